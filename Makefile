@@ -1,0 +1,53 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run   - install everything, build the frontend, migrate, start runserver
+#   make test  - the same install, then the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := .make
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install frontend chromium migrate bench clean
+
+install: $(STAMP)/python
+
+$(STAMP)/python: pyproject.toml
+	@mkdir -p $(STAMP)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e ".[test,bench]"
+	touch $@
+
+frontend: $(STAMP)/frontend
+
+$(STAMP)/frontend: frontend/package.json frontend/package-lock.json $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts
+	@mkdir -p $(STAMP)
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build
+	touch $@
+
+# Debian's chromium for the browser tests (no browser download).
+chromium: $(STAMP)/chromium
+
+$(STAMP)/chromium:
+	@mkdir -p $(STAMP)
+	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	touch $@
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py ensure_dev_superuser
+
+run: install frontend migrate
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install frontend chromium
+	$(PY) -m pytest
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf $(STAMP) $(VENV) frontend/node_modules frontend/dist
