@@ -1,0 +1,147 @@
+"""Tables behind the ChatKit ``Store``.
+
+Each row keeps the JSON of the SDK's pydantic model in ``data`` (so a new SDK
+field never breaks a stored row) beside a few indexed columns that queries
+and the admin need. The auto-increment primary key ``seq`` is the order of
+insertion: items of one turn often share a timestamp, and
+``threads.add_client_tool_output`` reads "the newest item", so ordering by
+time alone is not exact (see DESIGN.md, "Facts about the libraries").
+
+Every row carries its ``owner``: ``"user:<pk>"`` for a logged-in user or
+``"anon:<token>"`` for an anonymous visitor's session (see
+:mod:`chat.context`). The store filters every query by it.
+"""
+
+from django.conf import settings
+from django.db import models
+
+
+class ThreadStatus(models.TextChoices):
+    """Mirrors ``chatkit.types.ThreadStatus`` (its ``type`` field)."""
+
+    ACTIVE = "active"
+    LOCKED = "locked"
+    CLOSED = "closed"
+
+
+class Thread(models.Model):
+    """A conversation: ``chatkit.types.ThreadMetadata`` stored without its items."""
+
+    seq = models.BigAutoField(primary_key=True)
+    id = models.CharField("thread id", max_length=64, unique=True)
+    owner = models.CharField(max_length=80, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="chat_threads",
+        help_text="The logged-in owner; empty for an anonymous visitor.",
+    )
+    title = models.CharField(max_length=255, blank=True, default="")
+    status = models.CharField(
+        max_length=16, choices=ThreadStatus.choices, default=ThreadStatus.ACTIVE, db_index=True
+    )
+    created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    data = models.JSONField(help_text="The ThreadMetadata JSON, as the SDK dumps it.")
+
+    class Meta:
+        ordering = ["-seq"]
+        indexes = [models.Index(fields=["owner", "seq"], name="chat_thread_owner_seq")]
+
+    def __str__(self) -> str:
+        return self.title or self.id
+
+
+class ItemType(models.TextChoices):
+    """The ``type`` discriminator of ``chatkit.types.ThreadItem``."""
+
+    USER_MESSAGE = "user_message"
+    ASSISTANT_MESSAGE = "assistant_message"
+    CLIENT_TOOL_CALL = "client_tool_call"
+    WIDGET = "widget"
+    GENERATED_IMAGE = "generated_image"
+    STRUCTURED_INPUT = "structured_input"
+    WORKFLOW = "workflow"
+    TASK = "task"
+    HIDDEN_CONTEXT = "hidden_context_item"
+    SDK_HIDDEN_CONTEXT = "sdk_hidden_context"
+    END_OF_TURN = "end_of_turn"
+
+
+class Item(models.Model):
+    """One ``chatkit.types.ThreadItem`` of a thread, ordered by ``seq``."""
+
+    seq = models.BigAutoField(primary_key=True)
+    id = models.CharField("item id", max_length=64)
+    thread = models.ForeignKey(
+        Thread, to_field="id", db_column="thread_id", on_delete=models.CASCADE,
+        related_name="items",
+    )
+    owner = models.CharField(max_length=80)
+    type = models.CharField(max_length=32, choices=ItemType.choices, db_index=True)
+    created_at = models.DateTimeField()
+    text = models.TextField(
+        blank=True, default="", help_text="Plain text of the item, for search in the admin."
+    )
+    data = models.JSONField(help_text="The ThreadItem JSON, as the SDK dumps it.")
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["thread", "id"], name="chat_item_unique_per_thread")
+        ]
+        indexes = [models.Index(fields=["thread", "seq"], name="chat_item_thread_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} {self.id}"
+
+
+class Attachment(models.Model):
+    """A ``chatkit.types.Attachment`` (its metadata) and, once uploaded, its bytes."""
+
+    seq = models.BigAutoField(primary_key=True)
+    id = models.CharField("attachment id", max_length=64, unique=True)
+    owner = models.CharField(max_length=80, db_index=True)
+    thread = models.ForeignKey(
+        Thread, to_field="id", db_column="thread_id", null=True, blank=True,
+        on_delete=models.CASCADE, related_name="attachments",
+    )
+    name = models.CharField(max_length=255)
+    mime_type = models.CharField(max_length=255)
+    file = models.FileField(upload_to="chat/attachments/%Y/%m/", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    data = models.JSONField(help_text="The Attachment JSON, as the SDK dumps it.")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FeedbackKind(models.TextChoices):
+    """Mirrors ``chatkit.types.FeedbackKind``."""
+
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+
+
+class Feedback(models.Model):
+    """A thumbs up or down on one item (``items.feedback``); the latest one wins."""
+
+    thread = models.ForeignKey(
+        Thread, to_field="id", db_column="thread_id", on_delete=models.CASCADE,
+        related_name="feedback",
+    )
+    item_id = models.CharField(max_length=64)
+    owner = models.CharField(max_length=80)
+    kind = models.CharField(max_length=16, choices=FeedbackKind.choices)
+    created_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "feedback"
+        constraints = [
+            models.UniqueConstraint(fields=["thread", "item_id"], name="chat_feedback_unique_item")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.item_id}"

@@ -1,0 +1,404 @@
+"""The ChatKit ``Store`` and ``AttachmentStore`` over the Django models.
+
+Contract (openai-chatkit 1.6, ``chatkit.store.Store``; the rules are in
+DESIGN.md, "Facts about the libraries"):
+
+* Each public method is one synchronous function behind one
+  ``sync_to_async`` hop, and most of them are one SQL statement.
+* ``save_thread``, ``save_item``, ``add_thread_item`` and ``save_attachment``
+  are upserts: the SDK saves the same workflow item twice and re-saves
+  attachments once they have a thread id.
+* Rows keep the SDK model's JSON; a ``Thread`` handed in with ``items`` is
+  stored as its ``ThreadMetadata`` fields only.
+* Naive datetimes (the SDK stamps ``datetime.now()``) are made aware in the
+  current time zone before they reach a ``DateTimeField``.
+* Items are ordered by the ``seq`` column (insertion order), never by time.
+* Every query is scoped to ``context.owner``; another owner's thread, item or
+  attachment raises ``NotFoundError`` exactly like a missing one.
+* Paging: ``after`` is the id of the last row of the previous page; a page
+  holds up to ``limit`` rows strictly after it in ``order`` ("asc"/"desc"),
+  ``has_more`` says whether more follow, and ``Page.after`` is the id of the
+  page's last row when they do (``None`` otherwise).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from chatkit.store import AttachmentStore, NotFoundError, Store, StoreItemType
+from chatkit.types import (
+    Attachment,
+    Page,
+    Thread as ThreadWithItems,
+    ThreadItem,
+    ThreadMetadata,
+)
+from django.db import IntegrityError, transaction
+from django.db.models import Subquery
+from django.utils import timezone
+from pydantic import TypeAdapter
+
+from . import models
+from .context import RequestContext
+
+# Built once per process: building a TypeAdapter costs milliseconds.
+ITEM_ADAPTER: TypeAdapter[ThreadItem] = TypeAdapter(ThreadItem)
+ATTACHMENT_ADAPTER: TypeAdapter[Attachment] = TypeAdapter(Attachment)
+
+# Longer than the SDK's default 8 hex digits (32 bits): 128 random bits.
+ID_PREFIXES: dict[str, str] = {
+    "thread": "thr",
+    "message": "msg",
+    "tool_call": "tc",
+    "workflow": "wf",
+    "task": "tsk",
+    "attachment": "atc",
+    "sdk_hidden_context": "shcx",
+}
+
+
+def new_id(kind: str) -> str:
+    """Return ``"<prefix>_<32 hex digits>"`` for a ``StoreItemType`` (or "attachment")."""
+    return f"{ID_PREFIXES.get(kind, kind)}_{uuid.uuid4().hex}"
+
+
+def aware(value: datetime) -> datetime:
+    """Return ``value`` as an aware datetime (naive values are in the current zone)."""
+    if timezone.is_naive(value):
+        return timezone.make_aware(value)
+    return value
+
+
+def item_text(item: ThreadItem) -> str:
+    """The plain text of an item, for search and the admin's transcript ("" if none)."""
+    match item.type:
+        case "user_message":
+            return " ".join(part.text for part in item.content if part.type == "input_text")
+        case "assistant_message":
+            return "\n".join(part.text for part in item.content)
+        case "widget":
+            return item.copy_text or item.content or ""
+        case "hidden_context_item" | "sdk_hidden_context":
+            return str(item.content)
+        case _:
+            return ""
+
+
+def dump_item(item: ThreadItem) -> dict[str, Any]:
+    """The JSON-ready dict of an item, with an aware ``created_at``."""
+    data = ITEM_ADAPTER.dump_python(item, mode="json")
+    data["created_at"] = aware(item.created_at).isoformat()
+    return data
+
+
+def dump_thread(thread: ThreadMetadata) -> dict[str, Any]:
+    """The JSON-ready dict of a thread's metadata (a ``Thread``'s ``items`` dropped)."""
+    data = thread.model_dump(mode="json", exclude={"items"} if isinstance(thread, ThreadWithItems) else None)
+    data["created_at"] = aware(thread.created_at).isoformat()
+    return data
+
+
+def _page(rows: list, limit: int, to_model) -> Page:
+    """Cut ``limit + 1`` fetched rows into a ``Page`` (``rows`` already ordered)."""
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(
+        data=[to_model(row) for row in rows],
+        has_more=has_more,
+        after=rows[-1].id if has_more and rows else None,
+    )
+
+
+def _ordered(queryset, order: str, after_seq: Subquery | None):
+    """Order a queryset by ``seq`` in ``order`` and keep the rows after the cursor."""
+    if order not in ("asc", "desc"):
+        raise ValueError(f"order must be 'asc' or 'desc', not {order!r}")
+    if after_seq is not None:
+        lookup = "seq__gt" if order == "asc" else "seq__lt"
+        queryset = queryset.filter(**{lookup: after_seq})
+    return queryset.order_by("seq" if order == "asc" else "-seq")
+
+
+class DjangoStore(Store[RequestContext]):
+    """``chatkit.store.Store`` backed by :mod:`chat.models`, scoped by ``RequestContext.owner``.
+
+    Raises ``chatkit.store.NotFoundError`` for a thread, item or attachment
+    that is missing or belongs to another owner.
+    """
+
+    def generate_thread_id(self, context: RequestContext) -> str:
+        return new_id("thread")
+
+    def generate_item_id(
+        self, item_type: StoreItemType, thread: ThreadMetadata, context: RequestContext
+    ) -> str:
+        return new_id(item_type)
+
+    # --- ownership --------------------------------------------------------
+
+    @staticmethod
+    def _require_thread(thread_id: str, context: RequestContext) -> None:
+        """Raise ``NotFoundError`` unless ``context.owner`` owns ``thread_id`` (cached per request)."""
+        if thread_id in context.owned_threads:
+            return
+        if not models.Thread.objects.filter(id=thread_id, owner=context.owner).exists():
+            raise NotFoundError(f"Thread {thread_id} not found")
+        context.owned_threads.add(thread_id)
+
+    # --- threads ----------------------------------------------------------
+
+    @staticmethod
+    def _to_thread(row: models.Thread) -> ThreadMetadata:
+        return ThreadMetadata.model_validate(row.data)
+
+    def _load_thread(self, thread_id: str, context: RequestContext) -> ThreadMetadata:
+        row = models.Thread.objects.filter(id=thread_id, owner=context.owner).only("data").first()
+        if row is None:
+            raise NotFoundError(f"Thread {thread_id} not found")
+        context.owned_threads.add(thread_id)
+        return self._to_thread(row)
+
+    async def load_thread(self, thread_id: str, context: RequestContext) -> ThreadMetadata:
+        return await sync_to_async(self._load_thread)(thread_id, context)
+
+    def _save_thread(self, thread: ThreadMetadata, context: RequestContext) -> None:
+        data = dump_thread(thread)
+        fields = {
+            "title": (thread.title or "")[:255],
+            "status": thread.status.type,
+            "data": data,
+            "updated_at": timezone.now(),
+        }
+        # Update first: after the first turn a thread is only ever updated.
+        if models.Thread.objects.filter(id=thread.id, owner=context.owner).update(**fields):
+            context.owned_threads.add(thread.id)
+            return
+        try:
+            with transaction.atomic():
+                models.Thread.objects.create(
+                    id=thread.id,
+                    owner=context.owner,
+                    user_id=context.user_id,
+                    created_at=aware(thread.created_at),
+                    **fields,
+                )
+        except IntegrityError:
+            # The id exists under another owner: theirs, and not ours to overwrite.
+            raise NotFoundError(f"Thread {thread.id} not found") from None
+        context.owned_threads.add(thread.id)
+
+    async def save_thread(self, thread: ThreadMetadata, context: RequestContext) -> None:
+        await sync_to_async(self._save_thread)(thread, context)
+
+    def _load_threads(
+        self, limit: int, after: str | None, order: str, context: RequestContext
+    ) -> Page[ThreadMetadata]:
+        mine = models.Thread.objects.filter(owner=context.owner)
+        after_seq = Subquery(mine.filter(id=after).values("seq")[:1]) if after else None
+        rows = list(_ordered(mine, order, after_seq).only("id", "data")[: limit + 1])
+        return _page(rows, limit, self._to_thread)
+
+    async def load_threads(
+        self, limit: int, after: str | None, order: str, context: RequestContext
+    ) -> Page[ThreadMetadata]:
+        return await sync_to_async(self._load_threads)(limit, after, order, context)
+
+    def _delete_thread(self, thread_id: str, context: RequestContext) -> None:
+        with transaction.atomic():
+            thread = models.Thread.objects.filter(id=thread_id, owner=context.owner).first()
+            if thread is None:
+                raise NotFoundError(f"Thread {thread_id} not found")
+            files = [
+                name
+                for name in models.Attachment.objects.filter(thread_id=thread_id).values_list(
+                    "file", flat=True
+                )
+                if name
+            ]
+            models.Feedback.objects.filter(thread_id=thread_id).delete()
+            models.Attachment.objects.filter(thread_id=thread_id).delete()
+            models.Item.objects.filter(thread_id=thread_id).delete()
+            thread.delete()
+            # The bytes go only once the rows are surely gone.
+            transaction.on_commit(lambda: _delete_files(files))
+        context.owned_threads.discard(thread_id)
+
+    async def delete_thread(self, thread_id: str, context: RequestContext) -> None:
+        await sync_to_async(self._delete_thread)(thread_id, context)
+
+    # --- items ------------------------------------------------------------
+
+    @staticmethod
+    def _to_item(row: models.Item) -> ThreadItem:
+        return ITEM_ADAPTER.validate_python(row.data)
+
+    def _load_thread_items(
+        self, thread_id: str, after: str | None, limit: int, order: str, context: RequestContext
+    ) -> Page[ThreadItem]:
+        self._require_thread(thread_id, context)
+        items = models.Item.objects.filter(thread_id=thread_id, owner=context.owner)
+        after_seq = Subquery(items.filter(id=after).values("seq")[:1]) if after else None
+        rows = list(_ordered(items, order, after_seq).only("id", "data")[: limit + 1])
+        return _page(rows, limit, self._to_item)
+
+    async def load_thread_items(
+        self,
+        thread_id: str,
+        after: str | None,
+        limit: int,
+        order: str,
+        context: RequestContext,
+    ) -> Page[ThreadItem]:
+        return await sync_to_async(self._load_thread_items)(thread_id, after, limit, order, context)
+
+    def _upsert_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
+        self._require_thread(thread_id, context)
+        row = models.Item(
+            id=item.id,
+            thread_id=thread_id,
+            owner=context.owner,
+            type=item.type,
+            created_at=aware(item.created_at),
+            text=item_text(item),
+            data=dump_item(item),
+        )
+        try:
+            # One INSERT ... ON CONFLICT DO UPDATE; an update keeps the row's seq.
+            models.Item.objects.bulk_create(
+                [row],
+                update_conflicts=True,
+                unique_fields=["thread", "id"],
+                update_fields=["type", "text", "data"],
+            )
+        except IntegrityError:
+            # The thread vanished between the ownership check and the write.
+            context.owned_threads.discard(thread_id)
+            raise NotFoundError(f"Thread {thread_id} not found") from None
+
+    async def add_thread_item(
+        self, thread_id: str, item: ThreadItem, context: RequestContext
+    ) -> None:
+        await sync_to_async(self._upsert_item)(thread_id, item, context)
+
+    async def save_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
+        await sync_to_async(self._upsert_item)(thread_id, item, context)
+
+    def _load_item(self, thread_id: str, item_id: str, context: RequestContext) -> ThreadItem:
+        row = (
+            models.Item.objects.filter(thread_id=thread_id, id=item_id, owner=context.owner)
+            .only("data")
+            .first()
+        )
+        if row is None:
+            raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
+        return self._to_item(row)
+
+    async def load_item(self, thread_id: str, item_id: str, context: RequestContext) -> ThreadItem:
+        return await sync_to_async(self._load_item)(thread_id, item_id, context)
+
+    def _delete_thread_item(self, thread_id: str, item_id: str, context: RequestContext) -> None:
+        deleted, _ = models.Item.objects.filter(
+            thread_id=thread_id, id=item_id, owner=context.owner
+        ).delete()
+        if not deleted:
+            raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
+
+    async def delete_thread_item(
+        self, thread_id: str, item_id: str, context: RequestContext
+    ) -> None:
+        await sync_to_async(self._delete_thread_item)(thread_id, item_id, context)
+
+    # --- attachments (metadata) -------------------------------------------
+
+    def _save_attachment(self, attachment: Attachment, context: RequestContext) -> None:
+        data = ATTACHMENT_ADAPTER.dump_python(attachment, mode="json")
+        if attachment.thread_id:
+            self._require_thread(attachment.thread_id, context)
+        fields = {
+            "name": attachment.name[:255],
+            "mime_type": attachment.mime_type[:255],
+            "thread_id": attachment.thread_id,
+            "data": data,
+        }
+        if models.Attachment.objects.filter(id=attachment.id, owner=context.owner).update(**fields):
+            return
+        try:
+            with transaction.atomic():
+                models.Attachment.objects.create(id=attachment.id, owner=context.owner, **fields)
+        except IntegrityError:
+            raise NotFoundError(f"Attachment {attachment.id} not found") from None
+
+    async def save_attachment(self, attachment: Attachment, context: RequestContext) -> None:
+        await sync_to_async(self._save_attachment)(attachment, context)
+
+    def _load_attachment(self, attachment_id: str, context: RequestContext) -> Attachment:
+        row = (
+            models.Attachment.objects.filter(id=attachment_id, owner=context.owner)
+            .only("data")
+            .first()
+        )
+        if row is None:
+            raise NotFoundError(f"Attachment {attachment_id} not found")
+        return ATTACHMENT_ADAPTER.validate_python(row.data)
+
+    async def load_attachment(self, attachment_id: str, context: RequestContext) -> Attachment:
+        return await sync_to_async(self._load_attachment)(attachment_id, context)
+
+    async def delete_attachment(self, attachment_id: str, context: RequestContext) -> None:
+        await sync_to_async(delete_attachment_row)(attachment_id, context)
+
+
+def delete_attachment_row(attachment_id: str, context: RequestContext) -> None:
+    """Delete an attachment's row and, after commit, any bytes it still has.
+
+    Raises ``NotFoundError`` when it is missing or another owner's.
+    """
+    with transaction.atomic():
+        row = models.Attachment.objects.filter(id=attachment_id, owner=context.owner).first()
+        if row is None:
+            raise NotFoundError(f"Attachment {attachment_id} not found")
+        name = row.file.name
+        row.delete()
+        transaction.on_commit(lambda: _delete_files([name] if name else []))
+
+
+def delete_attachment_bytes(attachment_id: str, context: RequestContext) -> None:
+    """Delete an attachment's stored bytes, keeping its row for ``Store.delete_attachment``.
+
+    ``attachments.delete`` calls the ``AttachmentStore`` first, then the
+    ``Store``; each removes its own part. Raises ``NotFoundError`` when the
+    attachment is missing or another owner's.
+    """
+    row = models.Attachment.objects.filter(id=attachment_id, owner=context.owner).only("file").first()
+    if row is None:
+        raise NotFoundError(f"Attachment {attachment_id} not found")
+    if row.file.name:
+        name = row.file.name
+        models.Attachment.objects.filter(seq=row.seq).update(file="")
+        _delete_files([name])
+
+
+def _delete_files(names: list[str]) -> None:
+    """Remove stored attachment files by name from the default storage."""
+    from django.core.files.storage import default_storage
+
+    for name in names:
+        default_storage.delete(name)
+
+
+class DjangoAttachmentStore(AttachmentStore[RequestContext]):
+    """``chatkit.store.AttachmentStore`` over :class:`chat.models.Attachment`.
+
+    Deleting removes the stored bytes (the ``Store`` removes the row). Uploads (``attachments.create``)
+    come with the attachments issue; until then ``create_attachment`` raises the
+    SDK's ``NotImplementedError``.
+    """
+
+    def generate_attachment_id(self, mime_type: str, context: RequestContext) -> str:
+        return new_id("attachment")
+
+    async def delete_attachment(self, attachment_id: str, context: RequestContext) -> None:
+        await sync_to_async(delete_attachment_bytes)(attachment_id, context)

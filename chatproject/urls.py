@@ -1,0 +1,12 @@
+"""URL routes: the chat page, the ChatKit endpoint and the admin."""
+
+from django.contrib import admin
+from django.urls import path
+
+from chat import views
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("chatkit", views.chatkit, name="chatkit"),
+    path("admin/", admin.site.urls),
+]
