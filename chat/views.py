@@ -1,15 +1,56 @@
-"""Views: the chat page and the ChatKit endpoint (filled in by the endpoint issue)."""
+"""Views: the chat page and ``POST /chatkit``.
 
+``/chatkit`` is thin: find the owner, parse and check the request before
+anything streams (:mod:`chat.protocol`), then hand it to the ChatKit server
+(:mod:`chat.server`). Every failure before the stream is a 4xx with a JSON
+body ``{"error": {"code": ..., "message": ...}}``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from asgiref.sync import sync_to_async
+from chatkit.server import StreamingResult
+from chatkit.store import NotFoundError
+from chatkit.types import ErrorEvent, is_streaming_req
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from .context import context_for_request
+from .protocol import BadRequest, check_request, parse_request
+from .server import get_server
+
+logger = logging.getLogger(__name__)
+
 CHATKIT_CDN_URL = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js"
+
+SSE_HEADERS = {
+    "Cache-Control": "no-cache",
+    # nginx and friends: don't buffer the stream.
+    "X-Accel-Buffering": "no",
+}
+
+
+def error_response(status: int, code: str, message: str, **headers) -> JsonResponse:
+    """A JSON error answer: ``{"error": {"code": code, "message": message}}``."""
+    response = JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
 
 
 @ensure_csrf_cookie
 def index(request):
-    """The chat page: mounts the React bundle with the settings it needs."""
+    """The chat page: mounts the React bundle with the settings it needs.
+
+    ``ensure_csrf_cookie`` sets ``csrftoken``; the frontend sends it back as
+    ``X-CSRFToken`` on every ``POST /chatkit``.
+    """
     config = {
         "apiUrl": "/chatkit",
         "domainKey": settings.CHATKIT_DOMAIN_KEY,
@@ -20,5 +61,86 @@ def index(request):
     return render(request, "chat/index.html", {"chatkit_config": config})
 
 
-async def chatkit(request):  # replaced by the endpoint
-    raise NotImplementedError
+async def chatkit(request):
+    """``POST /chatkit``: one ChatKit protocol request.
+
+    Returns ``text/event-stream`` for streaming requests and JSON for the
+    others; 400 (malformed or unservable), 404 (an id that isn't the
+    owner's), 405 (not POST), 413 (body over ``CHATKIT_MAX_REQUEST_BYTES``)
+    as JSON errors. CSRF protection applies (``X-CSRFToken``).
+    """
+    if request.method != "POST":
+        return error_response(405, "method_not_allowed", "Use POST.", Allow="POST")
+    limit = settings.CHATKIT_MAX_REQUEST_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return error_response(413, "request_too_large", f"The request body is over {limit} bytes.")
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return error_response(413, "request_too_large", f"The request body is over {limit} bytes.")
+    if len(body) > limit:
+        return error_response(413, "request_too_large", f"The request body is over {limit} bytes.")
+
+    context = await context_for_request(request)
+    try:
+        parsed = parse_request(body)
+        checked = await sync_to_async(check_request)(parsed, context)
+    except BadRequest as exc:
+        return error_response(400, exc.code, exc.message)
+    except NotFoundError as exc:
+        return error_response(404, "not_found", str(exc) or "Not found.")
+
+    server = get_server()
+    if is_streaming_req(parsed):
+        if checked.thread_refusal:
+            # Refuse before the SDK runs: retry would otherwise delete items first.
+            stream = _single_event(ErrorEvent(message=checked.thread_refusal, allow_retry=False))
+        else:
+            result = await server.process_request(parsed, context)
+            stream = _guarded(result)
+        return StreamingHttpResponse(stream, content_type="text/event-stream", headers=SSE_HEADERS)
+
+    try:
+        result = await server.process_request(parsed, context)
+    except NotFoundError as exc:
+        return error_response(404, "not_found", str(exc) or "Not found.")
+    except (ValueError, NotImplementedError, RuntimeError) as exc:
+        # e.g. an unknown sync action, or a request type this server doesn't offer.
+        return error_response(400, "unsupported", str(exc) or "This request is not supported.")
+    return HttpResponse(result.json, content_type="application/json")
+
+
+async def _guarded(result: StreamingResult):
+    """Pass the SDK's SSE frames through; a late failure becomes a final ``error`` event.
+
+    The SDK turns errors inside ``respond()`` into events itself, but errors
+    before it (loading the thread, a retry target gone meanwhile) would
+    otherwise break the stream after its 200 header.
+    """
+    try:
+        async for frame in result:
+            yield frame
+    except NotFoundError as exc:
+        yield _frame(ErrorEvent(message=str(exc) or "Not found.", allow_retry=False))
+    except Exception:
+        logger.exception("Stream failed before the server could answer")
+        yield _frame(ErrorEvent(code="stream.error", allow_retry=True))
+
+
+async def _single_event(event: ErrorEvent):
+    yield _frame(event)
+
+
+def _frame(event: ErrorEvent) -> bytes:
+    return b"data: " + event.model_dump_json(exclude_none=True).encode() + b"\n\n"
+
+
+def csrf_failure(request, reason=""):
+    """``CSRF_FAILURE_VIEW``: JSON for ``/chatkit``, Django's page elsewhere."""
+    if request.path.startswith("/chatkit"):
+        return error_response(403, "csrf_failed", f"CSRF verification failed: {reason}. Send X-CSRFToken.")
+    return django_csrf_failure(request, reason=reason)

@@ -173,3 +173,6 @@ LOGGING = {
         "openai.agents": {"level": "WARNING"},
     },
 }
+
+# /chatkit answers a CSRF failure as JSON like its other errors.
+CSRF_FAILURE_VIEW = "chat.views.csrf_failure"
