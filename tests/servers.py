@@ -1,0 +1,89 @@
+"""Start the real ASGI application in a server process for tests that need a socket.
+
+Used for what an in-process transport can't show: a client that really
+disconnects, the browser, runserver's streaming.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """A running server: its base URL and the SQLite file it writes."""
+
+    url: str
+    database: Path
+    env: dict[str, str]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(database: Path, **overrides: str) -> dict[str, str]:
+    """The environment of a server process on its own SQLite database (echo model by default)."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env.update(
+        {
+            "DEBUG": "1",
+            "DATABASE_URL": f"sqlite:///{database}",
+            "CHATKIT_MODEL": "echo",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(overrides)
+    return env
+
+
+@contextlib.contextmanager
+def live_server(tmp_path: Path, *, server: str = "uvicorn", **overrides: str) -> Iterator[LiveServer]:
+    """Migrate a fresh database, start ``server`` ("uvicorn", "daphne" or "runserver"), yield it.
+
+    Raises ``RuntimeError`` if the server doesn't answer within 30 seconds.
+    """
+    database = tmp_path / "live.sqlite3"
+    env = server_env(database, **overrides)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=PROJECT, env=env, check=True)
+    port = free_port()
+    commands = {
+        "uvicorn": [sys.executable, "-m", "uvicorn", "chatproject.asgi:application", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+        "daphne": [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "chatproject.asgi:application"],
+        "runserver": [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+    }
+    log = open(tmp_path / f"{server}.log", "wb")
+    process = subprocess.Popen(commands[server], cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(url + "/admin/login/", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{server} did not start: {(tmp_path / f'{server}.log').read_text()[-2000:]}")
+                time.sleep(0.1)
+        yield LiveServer(url=url, database=database, env=env)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
