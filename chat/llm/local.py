@@ -1,0 +1,508 @@
+"""``LocalModel``: an ``agents.Model`` over the embedded llama.cpp runtime (``xllamacpp``).
+
+Why not ``OpenAIChatCompletionsModel`` against a llama.cpp server? llama.cpp's
+own tool-call parser misses the bare-JSON calls these small Qwen models emit,
+so tools never run (measured by the team). Instead this model
+
+1. converts the Agent's input and tools with the SDK's Chat Completions
+   converters (``agents.models.chatcmpl_converter.Converter``);
+2. runs ``xllamacpp.Server.handle_chat_completions`` (streaming) in a worker
+   thread, one generation at a time, the tools described in the chat
+   template's ``tools`` field;
+3. recognises tool calls leniently (:mod:`chat.llm.toolcalls`) and turns
+   everything into ``ChatCompletionChunk`` objects, fed through the SDK's
+   ``ChatCmplStreamHandler`` so the Runner receives real Responses events;
+4. replaces the handler's ``__fake_id__`` item ids with unique ones.
+
+Text streams token by token unless the answer could still be a JSON tool call
+(starts with ``{``, a code fence or ``<tool_call>``), which is held until it
+is decided.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Collection
+from pathlib import Path
+from typing import Any
+
+from agents import FunctionTool, Model, ModelResponse, ModelSettings, ModelTracing, Usage
+from agents.items import TResponseInputItem, TResponseStreamEvent
+from agents.models.chatcmpl_converter import Converter
+from agents.models.chatcmpl_stream_handler import ChatCmplStreamHandler
+from agents.models.fake_id import FAKE_RESPONSES_ID
+from openai.types.chat import ChatCompletionChunk
+from openai.types.chat.chat_completion_chunk import (
+    Choice,
+    ChoiceDelta,
+    ChoiceDeltaToolCall,
+    ChoiceDeltaToolCallFunction,
+)
+from openai.types.completion_usage import CompletionUsage
+from openai.types.responses import Response
+
+from .toolcalls import could_be_tool_call, parse_tool_call
+from .weights import DEFAULT_VARIANT, ensure_weights, get_spec
+
+__all__ = ["LocalModel", "LocalModelError"]
+
+logger = logging.getLogger(__name__)
+
+_END = object()  # sentinel the worker thread puts last on the queue
+
+
+class LocalModelError(RuntimeError):
+    """llama.cpp rejected a request or failed while generating (message from llama.cpp)."""
+
+
+def _flatten_content(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Turn list-of-text-part contents into plain strings.
+
+    llama.cpp's chat templates reject earlier assistant turns whose content is
+    a list of ``output_text`` parts (the SDK converter's shape; see
+    DESIGN.md), and plain strings are what the templates expect anyway.
+    """
+    for msg in messages:
+        content = msg.get("content")
+        if isinstance(content, list):
+            msg["content"] = "".join(
+                p.get("text", "") for p in content if isinstance(p, dict) and "text" in p
+            )
+    return messages
+
+
+def _fold_tool_results(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rewrite tool calls and their results as plain text in the preceding user turn.
+
+    Shown the template's ``<tool_call>``/``<tool_response>`` turns, the 0.5B
+    model tends to repeat the call instead of answering (measured here), so
+    each result becomes a line "[tool add({...}) returned: ...]" appended to
+    the user message it answers, and the call-only assistant turns go.
+    """
+    calls: dict[str, tuple[str, str]] = {}
+    out: list[dict[str, Any]] = []
+    last_user: dict[str, Any] | None = None
+    for msg in messages:
+        role = msg.get("role")
+        if role == "assistant" and msg.get("tool_calls"):
+            for call in msg["tool_calls"]:
+                fn = call.get("function", {})
+                calls[call.get("id", "")] = (fn.get("name", "?"), fn.get("arguments", ""))
+            if not msg.get("content"):
+                continue
+            msg = {k: v for k, v in msg.items() if k != "tool_calls"}
+        elif role == "tool":
+            name, args = calls.get(msg.get("tool_call_id", ""), ("tool", ""))
+            note = f"[tool {name}({args}) returned: {msg.get('content', '')}]"
+            if last_user is None:
+                last_user = {"role": "user", "content": ""}
+                out.append(last_user)
+            last_user["content"] = f"{last_user['content']}\n\n{note}".strip()
+            continue
+        elif role == "user":
+            msg = dict(msg)
+            last_user = msg
+        out.append(msg)
+    return out
+
+
+def _last_is_tool_output(input: str | list[TResponseInputItem]) -> bool:
+    if isinstance(input, str) or not input:
+        return False
+    last = input[-1]
+    kind = last.get("type") if isinstance(last, dict) else getattr(last, "type", None)
+    return kind == "function_call_output"
+
+
+class LocalModel(Model):
+    """An embedded GGUF model run by llama.cpp in this process.
+
+    Args:
+        variant: key of :data:`chat.llm.weights.VARIANTS` (default
+            ``"qwen2.5-coder-0.5b"``).
+        n_ctx: context window in tokens (prompt + answer).
+        n_threads: CPU threads for decoding and prompt processing.
+        max_tokens: answer cap when ``ModelSettings.max_tokens`` is unset.
+        temperature: used when ``ModelSettings.temperature`` is unset; low,
+            because tiny models call tools more reliably when sampled coldly.
+        model_path: a GGUF to use instead of the variant's joined weights.
+
+    One instance per variant per process (see :func:`chat.llm.get_model`):
+    it loads lazily on first use (off the event loop), runs one generation at
+    a time (others wait in line; :meth:`is_busy` tells) and aborts a
+    generation as soon as its consumer stops iterating.
+
+    Raises (from the first call): :class:`chat.llm.weights.WeightsError` if
+    the weights are missing or corrupt; :class:`LocalModelError` if llama.cpp
+    fails.
+    """
+
+    def __init__(
+        self,
+        variant: str = DEFAULT_VARIANT,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int = 2,
+        max_tokens: int = 512,
+        temperature: float = 0.2,
+        model_path: Path | None = None,
+    ) -> None:
+        self.spec = get_spec(variant)
+        self.variant = variant
+        self.name = f"local:{variant}"
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.model_path = model_path
+        self.load_seconds: float | None = None
+        self._server: Any = None  # xllamacpp.Server once loaded
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()  # held by the worker thread while generating
+        self._active = 0  # generations started and not finished (incl. waiting ones)
+        self._loading = False
+
+    # -- state -------------------------------------------------------------------------
+
+    @property
+    def supports_tools(self) -> bool:
+        """Whether this variant is offered tools (SmolLM2 135M is not)."""
+        return self.spec.supports_tools
+
+    def is_loaded(self) -> bool:
+        """True once the weights are in memory (cheap; no locking)."""
+        return self._server is not None
+
+    def is_busy(self) -> bool:
+        """True while the model is loading or a generation runs or waits (cheap; no locking).
+
+        A new turn started now would wait for the model first; a server can
+        tell the user so (e.g. a ``progress_update``) before running the Agent.
+        """
+        return self._loading or self._active > 0
+
+    # -- loading -----------------------------------------------------------------------
+
+    def load_sync(self) -> None:
+        """Load the weights into llama.cpp once (blocking, thread-safe, idempotent).
+
+        Takes ~1.3 s and ~0.7 GB for the 0.5B model, plus the one-off weights
+        join on a fresh machine (see :func:`chat.llm.weights.ensure_weights`).
+        """
+        if self._server is not None:
+            return
+        with self._load_lock:
+            if self._server is not None:
+                return
+            self._loading = True
+            try:
+                import xllamacpp  # heavy native module: import on first use only
+
+                started = time.perf_counter()
+                path = self.model_path or ensure_weights(self.variant)
+                params = xllamacpp.CommonParams()
+                params.model.path = str(path)
+                params.n_ctx = self.n_ctx
+                params.n_parallel = 1  # one slot: we serialise generations ourselves
+                params.cpuparams.n_threads = self.n_threads
+                params.cpuparams_batch.n_threads = self.n_threads
+                params.use_jinja = True  # the GGUF's own chat template, with its tools field
+                params.verbosity = -1
+                self._server = xllamacpp.Server(params)
+                self.load_seconds = time.perf_counter() - started
+                logger.info("loaded %s from %s in %.2f s", self.name, path, self.load_seconds)
+            finally:
+                self._loading = False
+
+    async def load(self) -> None:
+        """Async :meth:`load_sync`, run in a worker thread so the event loop stays free."""
+        if self._server is None:
+            await asyncio.to_thread(self.load_sync)
+
+    # -- request building -----------------------------------------------------------
+
+    def build_request(
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: ModelSettings,
+        tools: list,
+        handoffs: list,
+    ) -> tuple[dict[str, Any], set[str]]:
+        """Return ``(chat completions request dict, names of the tools offered)``.
+
+        Tools are left out after a tool result (the last input item is a
+        ``function_call_output``): small models otherwise call the tool again
+        instead of answering.
+        """
+        messages: list[dict[str, Any]] = Converter.items_to_messages(input, model=self.name)  # type: ignore[assignment]
+        if system_instructions:
+            messages.insert(0, {"role": "system", "content": system_instructions})
+        request: dict[str, Any] = {
+            "messages": _fold_tool_results(_flatten_content(messages)),
+            "stream": True,
+            "max_tokens": model_settings.max_tokens or self.max_tokens,
+            "temperature": (
+                self.temperature if model_settings.temperature is None else model_settings.temperature
+            ),
+        }
+        if model_settings.top_p is not None:
+            request["top_p"] = model_settings.top_p
+        if model_settings.extra_args and "seed" in model_settings.extra_args:
+            request["seed"] = model_settings.extra_args["seed"]
+        names: set[str] = set()
+        if self.supports_tools and not _last_is_tool_output(input):
+            specs = [Converter.tool_to_openai(t) for t in tools if isinstance(t, FunctionTool)]
+            specs += [Converter.convert_handoff_tool(h) for h in handoffs]
+            if specs and model_settings.tool_choice != "none":
+                request["tools"] = specs
+                names = {s["function"]["name"] for s in specs}
+        return request, names
+
+    # -- generation --------------------------------------------------------------------
+
+    def _generate(self, request: dict[str, Any], put: Any, abort: threading.Event) -> None:
+        """Worker thread body: run one streaming completion, pushing chunk dicts via ``put``."""
+        try:
+            with self._run_lock:
+                if abort.is_set():
+                    return
+
+                def on_chunk(chunk: dict[str, Any]) -> bool:
+                    if abort.is_set():
+                        return True  # True tells xllamacpp to stop streaming
+                    put(chunk)
+                    return False
+
+                self._server.handle_chat_completions(request, on_chunk)
+        except BaseException as exc:  # surfaced to the consumer, which re-raises
+            put(exc)
+        finally:
+            put(_END)
+
+    async def _raw_chunks(
+        self, request: dict[str, Any], abort: threading.Event
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Yield llama.cpp's streamed chunk dicts; setting ``abort`` stops the worker."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+
+        def put(item: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # loop closed: nobody is listening any more
+                abort.set()
+
+        worker = threading.Thread(
+            target=self._generate, args=(request, put, abort), name="local-llm", daemon=True
+        )
+        worker.start()
+        try:
+            while (item := await queue.get()) is not _END:
+                if isinstance(item, BaseException):
+                    raise LocalModelError(f"{self.name}: {item}") from item
+                if "choices" not in item:
+                    err = item.get("error", item)
+                    message = err.get("message", err) if isinstance(err, dict) else err
+                    raise LocalModelError(f"{self.name}: llama.cpp error: {message}")
+                yield item
+        finally:
+            abort.set()
+
+    def _text_chunk(self, cid: str, text: str) -> ChatCompletionChunk:
+        return ChatCompletionChunk(
+            id=cid,
+            object="chat.completion.chunk",
+            created=int(time.time()),
+            model=self.name,
+            choices=[Choice(index=0, delta=ChoiceDelta(content=text), finish_reason=None)],
+        )
+
+    async def _chunks(
+        self, request: dict[str, Any], tool_names: Collection[str], abort: threading.Event
+    ) -> AsyncIterator[ChatCompletionChunk]:
+        """Turn llama.cpp's text stream into ChatCompletionChunks, recognising tool calls.
+
+        Holds text back only while it could still be a tool call.
+        """
+        cid = f"chatcmpl-{uuid.uuid4().hex}"
+        deciding = bool(tool_names)
+        held = ""
+        finish: str | None = None
+        usage: CompletionUsage | None = None
+        async for raw in self._raw_chunks(request, abort):
+            if raw.get("usage"):
+                usage = CompletionUsage.model_validate(raw["usage"])
+            for choice in raw["choices"]:
+                finish = choice.get("finish_reason") or finish
+                delta = choice.get("delta") or {}
+                if delta.get("tool_calls"):
+                    # llama.cpp did recognise a call (``<tool_call>`` tags): pass it on.
+                    calls = [ChoiceDeltaToolCall.model_validate(c) for c in delta["tool_calls"]]
+                    yield ChatCompletionChunk(
+                        id=cid,
+                        object="chat.completion.chunk",
+                        created=int(time.time()),
+                        model=self.name,
+                        choices=[Choice(index=0, delta=ChoiceDelta(tool_calls=calls))],
+                    )
+                piece = delta.get("content")
+                if not piece:
+                    continue
+                if deciding:
+                    held += piece
+                    if could_be_tool_call(held):
+                        continue
+                    deciding, piece, held = False, held, ""
+                yield self._text_chunk(cid, piece)
+        if held:
+            call = parse_tool_call(held, tool_names)
+            if call is None:
+                yield self._text_chunk(cid, held)
+            else:
+                finish = "tool_calls"
+                yield ChatCompletionChunk(
+                    id=cid,
+                    object="chat.completion.chunk",
+                    created=int(time.time()),
+                    model=self.name,
+                    choices=[
+                        Choice(
+                            index=0,
+                            delta=ChoiceDelta(
+                                tool_calls=[
+                                    ChoiceDeltaToolCall(
+                                        index=0,
+                                        id=f"call_{uuid.uuid4().hex[:24]}",
+                                        type="function",
+                                        function=ChoiceDeltaToolCallFunction(
+                                            name=call.name, arguments=call.arguments
+                                        ),
+                                    )
+                                ]
+                            ),
+                        )
+                    ],
+                )
+        yield ChatCompletionChunk(
+            id=cid,
+            object="chat.completion.chunk",
+            created=int(time.time()),
+            model=self.name,
+            choices=[Choice(index=0, delta=ChoiceDelta(), finish_reason=finish or "stop")],
+            usage=usage,
+        )
+
+    @staticmethod
+    def _fix_ids(event: Any, ids: dict[int, str]) -> Any:
+        """Replace the stream handler's ``__fake_id__`` item ids with unique ones, per output index."""
+
+        def id_for(index: int, kind: str) -> str:
+            if index not in ids:
+                prefix = "fc" if kind == "function_call" else "msg"
+                ids[index] = f"{prefix}_{uuid.uuid4().hex}"
+            return ids[index]
+
+        if getattr(event, "item_id", None) == FAKE_RESPONSES_ID:
+            event.item_id = id_for(event.output_index, "message")
+        item = getattr(event, "item", None)
+        if item is not None and getattr(item, "id", None) == FAKE_RESPONSES_ID:
+            item.id = id_for(event.output_index, item.type)
+        response = getattr(event, "response", None)
+        if response is not None:
+            for index, out in enumerate(response.output):
+                if getattr(out, "id", None) == FAKE_RESPONSES_ID:
+                    out.id = id_for(index, out.type)
+        return event
+
+    # -- Model API -----------------------------------------------------------------
+
+    async def stream_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: ModelSettings,
+        tools: list,
+        output_schema: Any,
+        handoffs: list,
+        tracing: ModelTracing,
+        *,
+        previous_response_id: str | None = None,
+        conversation_id: str | None = None,
+        prompt: Any = None,
+        **_: Any,
+    ) -> AsyncIterator[TResponseStreamEvent]:
+        """Stream one answer as Responses events (created … deltas … completed).
+
+        The answer is either text or one function call. Waits for an earlier
+        generation to finish first. Closing/cancelling the iterator stops
+        llama.cpp at the next token. ``output_schema`` is not enforced.
+        """
+        self._active += 1
+        try:
+            await self.load()
+            request, tool_names = self.build_request(
+                system_instructions, input, model_settings, tools, handoffs
+            )
+            response = Response(
+                id=f"resp_{uuid.uuid4().hex}",
+                object="response",
+                created_at=time.time(),
+                model=self.name,
+                output=[],
+                tool_choice="auto",
+                tools=[],
+                parallel_tool_calls=False,
+                temperature=request["temperature"],
+            )
+            ids: dict[int, str] = {}
+            abort = threading.Event()
+            chunks = self._chunks(request, tool_names, abort)
+            events = ChatCmplStreamHandler.handle_stream(response, chunks, model=self.name)  # type: ignore[arg-type]
+            try:
+                async for event in events:
+                    yield self._fix_ids(event, ids)
+            finally:
+                abort.set()  # the consumer left or we finished: stop llama.cpp at the next token
+                await events.aclose()
+                await chunks.aclose()
+        finally:
+            self._active -= 1
+
+    async def get_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: ModelSettings,
+        tools: list,
+        output_schema: Any,
+        handoffs: list,
+        tracing: ModelTracing,
+        *,
+        previous_response_id: str | None = None,
+        conversation_id: str | None = None,
+        prompt: Any = None,
+        **_: Any,
+    ) -> ModelResponse:
+        """Run :meth:`stream_response` to the end and return its final output and usage."""
+        final: Response | None = None
+        async for event in self.stream_response(
+            system_instructions, input, model_settings, tools, output_schema, handoffs, tracing
+        ):
+            if event.type == "response.completed":
+                final = event.response
+        if final is None:
+            raise LocalModelError(f"{self.name}: the stream ended without response.completed")
+        usage = Usage(requests=1)
+        if final.usage is not None:
+            usage = Usage(
+                requests=1,
+                input_tokens=final.usage.input_tokens,
+                output_tokens=final.usage.output_tokens,
+                total_tokens=final.usage.total_tokens,
+            )
+        return ModelResponse(output=list(final.output), usage=usage, response_id=final.id)

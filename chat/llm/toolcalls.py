@@ -1,0 +1,129 @@
+"""Recognise a small model's tool call in its plain-text answer.
+
+Qwen2.5-Coder 0.5B/1.5B, given tools through the chat template's ``tools``
+field, answer a call as a bare JSON object ``{"name": ..., "arguments": {...}}``,
+sometimes inside a ```json code fence, rarely inside Qwen's own
+``<tool_call>...</tool_call>`` tags. llama.cpp's parser expects only the tags
+and so misses most calls (measured by the team), hence this lenient parser.
+
+Rule: the *whole* answer (whitespace aside) must be one such object and
+``name`` must be a declared tool; anything else is ordinary text. That keeps
+prose or code that merely contains braces as text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+__all__ = ["ParsedToolCall", "parse_tool_call", "could_be_tool_call"]
+
+_FENCE = re.compile(r"^```[a-zA-Z0-9_-]*[ \t]*\n(?P<body>.*?)\n?```$", re.DOTALL)
+_TAG_OPEN, _TAG_CLOSE = "<tool_call>", "</tool_call>"
+# Keys a call object may start with; any other first key means "not a call".
+_CALL_KEYS = ("name", "arguments", "parameters", "function")
+
+
+@dataclass(frozen=True)
+class ParsedToolCall:
+    """One recognised call: the tool's ``name`` and its ``arguments`` as a JSON object string."""
+
+    name: str
+    arguments: str
+
+
+def _unwrap(text: str) -> str:
+    """Strip surrounding whitespace, a Markdown code fence and ``<tool_call>`` tags."""
+    s = text.strip()
+    m = _FENCE.match(s)
+    if m:
+        s = m.group("body").strip()
+    if s.startswith(_TAG_OPEN):
+        s = s[len(_TAG_OPEN) :]
+        if s.rstrip().endswith(_TAG_CLOSE):
+            s = s.rstrip()[: -len(_TAG_CLOSE)]
+        s = s.strip()
+    return s
+
+
+def parse_tool_call(text: str, tool_names: Collection[str]) -> ParsedToolCall | None:
+    """Return the call ``text`` encodes, or ``None`` if it is ordinary text.
+
+    Accepted shapes (after stripping whitespace, a code fence, or tags):
+    ``{"name": N, "arguments": A}`` where A is an object or a JSON string
+    holding one (``"parameters"`` is accepted for ``"arguments"``, and the
+    OpenAI-like ``{"function": {"name": N, "arguments": A}}`` too).
+    ``N`` must be in ``tool_names``. Missing arguments become ``{}``.
+    """
+    if not tool_names:
+        return None
+    body = _unwrap(text)
+    if not body.startswith("{"):
+        return None
+    try:
+        obj = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    if isinstance(obj.get("function"), dict) and "name" not in obj:
+        obj = obj["function"]
+    name = obj.get("name")
+    if not isinstance(name, str) or name not in tool_names:
+        return None
+    args = obj.get("arguments", obj.get("parameters", {}))
+    if isinstance(args, str):
+        try:
+            args = json.loads(args) if args.strip() else {}
+        except ValueError:
+            return None
+    if args is None:
+        args = {}
+    if not isinstance(args, dict):
+        return None
+    return ParsedToolCall(name=name, arguments=json.dumps(args, ensure_ascii=False))
+
+
+def _json_prefix_could_be_call(s: str) -> bool:
+    """Could ``s`` (already unwrapped) still grow into a call object?"""
+    if not s:
+        return True
+    if not s.startswith("{"):
+        return False
+    rest = s[1:].lstrip()
+    if not rest:
+        return True
+    if not rest.startswith('"'):
+        return False
+    key, closed, _ = rest[1:].partition('"')
+    if closed:
+        return key in _CALL_KEYS
+    return any(k.startswith(key) for k in _CALL_KEYS)
+
+
+def could_be_tool_call(prefix: str) -> bool:
+    """Whether a streamed answer starting with ``prefix`` might still be a tool call.
+
+    Used to decide when streaming text may begin: while this is True the
+    output is held back; as soon as it is False the held text is released
+    and the rest streams token by token. Conservative on purpose: a
+    ``False`` is final, a ``True`` only means "wait".
+    """
+    s = prefix.lstrip()
+    if not s:
+        return True
+    if s.startswith("```"):
+        header, newline, body = s[3:].partition("\n")
+        if not newline:
+            # Still inside the info string: only a language tag may follow.
+            return re.fullmatch(r"[a-zA-Z0-9_-]*[ \t]*", header) is not None
+        return _json_prefix_could_be_call(body.lstrip())
+    if "```".startswith(s):
+        return True
+    if s.startswith(_TAG_OPEN):
+        return _json_prefix_could_be_call(s[len(_TAG_OPEN) :].lstrip())
+    if _TAG_OPEN.startswith(s):
+        return True
+    return _json_prefix_could_be_call(s)
