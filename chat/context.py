@@ -24,12 +24,16 @@ class RequestContext:
         extra: free-form values a view or a test wants the server to see.
         owned_threads: thread ids this request has already proven to own; the
             store fills it so that the writes of a turn skip the ownership query.
+        prefetched_threads: thread JSON the view already read while checking
+            the request; the store's first ``load_thread`` takes it from here
+            instead of querying again (each entry is used once).
     """
 
     owner: str
     user_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     owned_threads: set[str] = field(default_factory=set, repr=False, compare=False)
+    prefetched_threads: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
 
 
 async def context_for_request(request) -> RequestContext:

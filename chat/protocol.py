@@ -105,6 +105,7 @@ def check_request(request: ChatKitReq, context: RequestContext) -> CheckedReques
         if row is None:
             raise NotFoundError(f"Thread {thread_id} not found")
         context.owned_threads.add(thread_id)
+        context.prefetched_threads[thread_id] = row[1]
         status = row[0]
         if status != "active":
             reason = (row[1].get("status") or {}).get("reason")

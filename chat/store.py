@@ -37,7 +37,8 @@ from chatkit.types import (
     ThreadMetadata,
 )
 from django.db import IntegrityError, transaction
-from django.db.models import Subquery
+from django.db.models.constants import OnConflict
+from django.db.models import Model, Subquery
 from django.utils import timezone
 from pydantic import TypeAdapter
 
@@ -101,6 +102,29 @@ def dump_thread(thread: ThreadMetadata) -> dict[str, Any]:
     return data
 
 
+def upsert(obj: Model, *, unique_fields: list[str], update_fields: list[str]) -> None:
+    """Write one row as a single ``INSERT … ON CONFLICT (unique) DO UPDATE`` statement.
+
+    ``bulk_create(update_conflicts=True)`` compiles the same statement but
+    always wraps it in a transaction, which on SQLite adds a ``BEGIN
+    IMMEDIATE`` round trip to every write of a turn. One statement is atomic
+    by itself, so this calls the insert that ``bulk_create`` and
+    ``Model.save()`` share (``QuerySet._insert``) directly. An update keeps
+    the row's primary key, so an item keeps its place (``seq``).
+
+    Raises ``IntegrityError`` on any other constraint (e.g. a missing thread).
+    """
+    opts = obj._meta
+    get = opts.get_field
+    type(obj)._default_manager._insert(
+        [obj],
+        fields=[f for f in opts.concrete_fields if f is not opts.pk],
+        on_conflict=OnConflict.UPDATE,
+        unique_fields=[get(name) for name in unique_fields],
+        update_fields=[get(name) for name in update_fields],
+    )
+
+
 def _page(rows: list, limit: int, to_model) -> Page:
     """Cut ``limit + 1`` fetched rows into a ``Page`` (``rows`` already ordered)."""
     has_more = len(rows) > limit
@@ -162,6 +186,9 @@ class DjangoStore(Store[RequestContext]):
         return self._to_thread(row)
 
     async def load_thread(self, thread_id: str, context: RequestContext) -> ThreadMetadata:
+        prefetched = context.prefetched_threads.pop(thread_id, None)
+        if prefetched is not None:  # read moments ago by the view's request check
+            return ThreadMetadata.model_validate(prefetched)
         return await sync_to_async(self._load_thread)(thread_id, context)
 
     def _save_thread(self, thread: ThreadMetadata, context: RequestContext) -> None:
@@ -266,13 +293,7 @@ class DjangoStore(Store[RequestContext]):
             data=dump_item(item),
         )
         try:
-            # One INSERT ... ON CONFLICT DO UPDATE; an update keeps the row's seq.
-            models.Item.objects.bulk_create(
-                [row],
-                update_conflicts=True,
-                unique_fields=["thread", "id"],
-                update_fields=["type", "text", "data"],
-            )
+            upsert(row, unique_fields=["thread", "id"], update_fields=["type", "text", "data"])
         except IntegrityError:
             # The thread vanished between the ownership check and the write.
             context.owned_threads.discard(thread_id)
