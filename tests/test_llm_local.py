@@ -1,0 +1,141 @@
+"""LocalModel: request building (no weights needed) and the real embedded model (local_model)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from agents import Agent, ModelSettings, ModelTracing, Runner, function_tool, set_tracing_disabled
+
+from chat.llm import get_model
+from chat.llm.local import LocalModel
+
+set_tracing_disabled(True)
+
+tool_calls: list[tuple[float, float]] = []
+
+
+@function_tool
+def add(a: float, b: float) -> float:
+    """Add two numbers and return the sum.
+
+    Args:
+        a: the first number.
+        b: the second number.
+    """
+    tool_calls.append((a, b))
+    return a + b
+
+
+def _request(model: LocalModel, items, tools=()):
+    return model.build_request("Be brief.", items, ModelSettings(max_tokens=16), list(tools), [])
+
+
+def test_request_offers_tools_until_a_tool_result_arrives():
+    model = LocalModel()
+    request, names = _request(model, "What is 2+3?", [add])
+    assert names == {"add"} and request["tools"][0]["function"]["name"] == "add"
+    assert request["messages"][0] == {"role": "system", "content": "Be brief."}
+    assert request["max_tokens"] == 16 and request["stream"] is True
+
+    after_tool = [
+        {"role": "user", "content": "What is 2+3?"},
+        {"type": "function_call", "call_id": "c1", "name": "add", "arguments": '{"a":2,"b":3}'},
+        {"type": "function_call_output", "call_id": "c1", "output": "5"},
+    ]
+    request, names = _request(model, after_tool, [add])
+    assert names == set() and "tools" not in request
+    # The call and its result are folded into the user's turn as plain text.
+    assert [m["role"] for m in request["messages"]] == ["system", "user"]
+    assert 'add({"a":2,"b":3}) returned: 5' in request["messages"][1]["content"]
+
+
+def test_earlier_assistant_text_is_sent_as_a_plain_string():
+    history = [
+        {"role": "user", "content": "hi"},
+        {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "status": "completed",
+            "content": [{"type": "output_text", "text": "Hello!", "annotations": []}],
+        },
+        {"role": "user", "content": [{"type": "input_text", "text": "again"}]},
+    ]
+    request, _ = _request(LocalModel(), history)
+    assert [m["content"] for m in request["messages"]] == ["Be brief.", "hi", "Hello!", "again"]
+
+
+def test_smollm2_is_never_offered_tools():
+    request, names = _request(LocalModel("smollm2-135m"), "What is 2+3?", [add])
+    assert names == set() and "tools" not in request
+
+
+@pytest.mark.local_model
+async def test_real_model_streams_text():
+    model = get_model("local")
+    agent = Agent(
+        name="a",
+        instructions="You are a helpful assistant. Answer in one short sentence.",
+        model=model,
+        model_settings=ModelSettings(max_tokens=24),
+    )
+    result = Runner.run_streamed(agent, "Say hello.")
+    deltas: list[str] = []
+    item_ids: set[str] = set()
+    async for event in result.stream_events():
+        if event.type == "raw_response_event":
+            if event.data.type == "response.output_text.delta":
+                deltas.append(event.data.delta)
+                item_ids.add(event.data.item_id)
+    assert "".join(deltas).strip()
+    assert result.final_output == "".join(deltas)
+    assert item_ids and "__fake_id__" not in item_ids
+    assert not model.is_busy()
+
+
+@pytest.mark.local_model
+async def test_real_model_runs_a_function_tool_then_answers_in_text():
+    tool_calls.clear()
+    agent = Agent(
+        name="calc",
+        instructions="You are a calculator assistant. Use the add tool for additions.",
+        model=get_model("local"),
+        tools=[add],
+        model_settings=ModelSettings(max_tokens=48, temperature=0.0),
+    )
+    result = Runner.run_streamed(agent, "What is 1234 + 4321? Use the add tool.")
+    kinds = [e.name async for e in result.stream_events() if e.type == "run_item_stream_event"]
+    assert tool_calls == [(1234, 4321)]
+    assert "tool_called" in kinds and "tool_output" in kinds
+    assert isinstance(result.final_output, str) and "5555" in result.final_output
+
+
+@pytest.mark.local_model
+async def test_closing_the_stream_aborts_generation():
+    model = get_model("local")
+    await model.load()
+    stream = model.stream_response(
+        None,
+        "Count from 1 to 200, separated by commas.",
+        ModelSettings(max_tokens=400),
+        [],
+        None,
+        [],
+        ModelTracing.DISABLED,
+    )
+    async for event in stream:
+        if event.type == "response.output_text.delta":
+            break
+    await stream.aclose()
+    assert not model.is_busy()
+    # The worker stops at the next token, so the next generation starts promptly.
+    started = time.perf_counter()
+    response = await asyncio.wait_for(
+        model.get_response(
+            None, "Say OK.", ModelSettings(max_tokens=4), [], None, [], ModelTracing.DISABLED
+        ),
+        timeout=30,
+    )
+    assert response.output and time.perf_counter() - started < 10
