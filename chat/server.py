@@ -184,7 +184,11 @@ class ChatServer(ChatKitServer[RequestContext]):
         )
         model_input = await self.converter.to_agent_input(list(reversed(history.data)))
 
-        agent = self.agent()
+        try:
+            agent = self.agent()
+        except Exception as exc:  # a bad CHATKIT_MODEL, a missing key: retrying won't help
+            logger.exception("No model to answer with")
+            raise CustomStreamError(f"The model is not configured: {exc}", allow_retry=False) from exc
         if getattr(agent.model, "is_busy", lambda: False)():
             yield ProgressUpdateEvent(icon="clock", text="Waiting for the local model: another answer is being written…")
 
