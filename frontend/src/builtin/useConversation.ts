@@ -1,0 +1,190 @@
+// Binds the pure conversation reducer to the transport: opening a thread,
+// sending, streaming, stopping, retrying, actions and client tools.
+import { useCallback, useEffect, useReducer, useRef } from "react";
+import { runClientEffect, runClientTool } from "../app/clientTools";
+import type { ChatKitClient } from "../protocol/client";
+import { ChatKitError, isAbort } from "../protocol/errors";
+import { conversationReducer, initialConversation, userMessageBefore } from "../protocol/reducer";
+import * as req from "../protocol/requests";
+import type { ActionConfig, FeedbackKind, Page, ThreadItem, ThreadMetadata, ThreadStreamEvent } from "../protocol/types";
+
+export const ITEM_PAGE_SIZE = 30;
+
+function asChatKitError(err: unknown): ChatKitError {
+  if (err instanceof ChatKitError) return err;
+  return new ChatKitError("protocol", "client_error", err instanceof Error ? err.message : "Something went wrong.");
+}
+
+export function useConversation(
+  client: ChatKitClient,
+  hooks: { onThread: (thread: ThreadMetadata) => void },
+) {
+  const [state, dispatch] = useReducer(conversationReducer, initialConversation);
+  const abortRef = useRef<AbortController | null>(null);
+  const loadSeq = useRef(0);
+  const hooksRef = useRef(hooks);
+  hooksRef.current = hooks;
+
+  const onEvent = useCallback((event: ThreadStreamEvent) => {
+    dispatch({ type: "event", event });
+    if (event.type === "thread.created" || event.type === "thread.updated") {
+      const { items: _items, ...meta } = event.thread;
+      hooksRef.current.onThread(meta);
+    }
+  }, []);
+
+  /** Runs one streaming request; returns false if it failed before or during the stream. */
+  const runStream = useCallback(
+    async (request: req.StreamingRequest, truncateAfter?: string): Promise<boolean> => {
+      abortRef.current?.abort();
+      const controller = new AbortController();
+      abortRef.current = controller;
+      dispatch({ type: "stream.start", truncateAfter });
+      try {
+        await client.stream(request, onEvent, controller.signal);
+        dispatch({ type: "stream.end" });
+        return true;
+      } catch (err) {
+        if (isAbort(err)) {
+          dispatch({ type: "stream.end", aborted: true });
+          return true;
+        }
+        dispatch({ type: "failure", error: asChatKitError(err) });
+        return false;
+      } finally {
+        if (abortRef.current === controller) abortRef.current = null;
+      }
+    },
+    [client, onEvent],
+  );
+
+  const open = useCallback(
+    async (threadId: string | null) => {
+      abortRef.current?.abort();
+      const seq = ++loadSeq.current;
+      if (!threadId) {
+        dispatch({ type: "reset" });
+        return;
+      }
+      dispatch({ type: "load.start" });
+      try {
+        const [thread, page] = await Promise.all([
+          client.request<ThreadMetadata & { items?: unknown }>(req.getThread(threadId)),
+          client.request<Page<ThreadItem>>(req.listItems(threadId, ITEM_PAGE_SIZE)),
+        ]);
+        if (seq !== loadSeq.current) return; // another thread was opened meanwhile
+        const { items: _items, ...meta } = thread;
+        dispatch({ type: "load.done", thread: meta, page });
+      } catch (err) {
+        if (seq === loadSeq.current) dispatch({ type: "failure", error: asChatKitError(err) });
+      }
+    },
+    [client],
+  );
+
+  const loadEarlier = useCallback(async () => {
+    if (!state.thread || !state.earlierCursor) return;
+    try {
+      const page = await client.request<Page<ThreadItem>>(req.listItems(state.thread.id, ITEM_PAGE_SIZE, state.earlierCursor));
+      dispatch({ type: "earlier.done", page });
+    } catch (err) {
+      dispatch({ type: "failure", error: asChatKitError(err) });
+    }
+  }, [client, state.thread, state.earlierCursor]);
+
+  const send = useCallback((text: string) => runStream(req.sendMessage(state.thread?.id ?? null, text)), [runStream, state.thread]);
+
+  const stop = useCallback(() => abortRef.current?.abort(), []);
+
+  /** Retry the answer to the user message at or before `itemId`. */
+  const retry = useCallback(
+    (itemId?: string) => {
+      if (!state.thread) return;
+      const target = itemId ? state.items.find((it) => it.id === itemId) : undefined;
+      const userId = target?.type === "user_message" ? target.id : userMessageBefore(state.items, itemId ?? "");
+      if (!userId) return;
+      void runStream(req.retryAfterItem(state.thread.id, userId), userId);
+    },
+    [runStream, state.thread, state.items],
+  );
+
+  const sendFeedback = useCallback(
+    async (itemId: string, kind: FeedbackKind): Promise<boolean> => {
+      if (!state.thread) return false;
+      try {
+        await client.request(req.feedback(state.thread.id, [itemId], kind));
+        return true;
+      } catch (err) {
+        dispatch({ type: "failure", error: asChatKitError(err) });
+        return false;
+      }
+    },
+    [client, state.thread],
+  );
+
+  const action = useCallback(
+    (itemId: string | null, config: ActionConfig) => {
+      if (config.handler === "client") {
+        // Client-handled widget actions go to the same registry as client tools.
+        runClientEffect(config.type, (config.payload as Record<string, unknown>) ?? {});
+        return;
+      }
+      if (!state.thread) return;
+      void runStream(req.customAction(state.thread.id, itemId, config));
+    },
+    [runStream, state.thread],
+  );
+
+  const rename = useCallback(
+    async (title: string) => {
+      if (!state.thread) return;
+      try {
+        const thread = await client.request<ThreadMetadata & { items?: unknown }>(req.renameThread(state.thread.id, title));
+        const { items: _items, ...meta } = thread;
+        dispatch({ type: "thread.renamed", thread: meta });
+        hooksRef.current.onThread(meta);
+      } catch (err) {
+        dispatch({ type: "failure", error: asChatKitError(err) });
+      }
+    },
+    [client, state.thread],
+  );
+
+  const remove = useCallback(async (): Promise<string | null> => {
+    if (!state.thread) return null;
+    const id = state.thread.id;
+    try {
+      await client.request(req.deleteThread(id));
+      dispatch({ type: "reset" });
+      return id;
+    } catch (err) {
+      dispatch({ type: "failure", error: asChatKitError(err) });
+      return null;
+    }
+  }, [client, state.thread]);
+
+  const dismissError = useCallback(() => dispatch({ type: "error.dismiss" }), []);
+
+  // Client effects: run once each.
+  useEffect(() => {
+    if (state.effects.length === 0) return;
+    for (const effect of state.effects) runClientEffect(effect.name, effect.data);
+    dispatch({ type: "effects.consumed" });
+  }, [state.effects]);
+
+  // A client tool call ends the server's turn; answer it once the stream is over.
+  useEffect(() => {
+    const call = state.pendingToolCall;
+    if (!call || state.streaming) return;
+    dispatch({ type: "toolcall.consumed" });
+    void runClientTool(call.name, call.arguments).then((result) =>
+      runStream(req.clientToolOutput(call.thread_id, result)),
+    );
+  }, [state.pendingToolCall, state.streaming, runStream]);
+
+  useEffect(() => () => abortRef.current?.abort(), []);
+
+  return { state, open, loadEarlier, send, stop, retry, sendFeedback, action, rename, remove, dismissError };
+}
+
+export type Conversation = ReturnType<typeof useConversation>;
