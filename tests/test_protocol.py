@@ -290,3 +290,43 @@ async def test_locked_and_closed_threads_refuse_new_turns(client):
             assert [e["type"] for e in events] == ["error"], events
             assert status["type"] in events[0]["message"] and events[0]["allow_retry"] is False
     assert await models.Item.objects.filter(thread_id=thread_id).acount() == before
+
+
+async def test_a_silent_model_times_out_into_an_error_event(client, scripted, settings):
+    import asyncio
+
+    async def never_answers(call):
+        await asyncio.sleep(30)
+        yield  # pragma: no cover
+
+    settings.CHATKIT_MODEL_TIMEOUT = 0.3
+    scripted.enqueue(ModelStep.stream(never_answers))
+    from tests.conftest import sse_events
+
+    response = await client.request("threads.create", input=user_input("hello?"))
+    events = sse_events(response.text)
+    errors = [e for e in events if e["type"] == "error"]
+    assert errors and "did not answer within 0.3 seconds" in errors[0]["message"] and errors[0]["allow_retry"]
+    assert [i.type for i in await items_of(events[0]["thread"]["id"])] == ["user_message"]
+
+
+async def test_a_refused_api_key_is_named_in_the_error_event(client, scripted):
+    import httpx
+    import openai
+
+    request = httpx.Request("POST", "https://api.openai.com/v1/responses")
+    scripted.enqueue(ModelStep.raise_error(openai.AuthenticationError("bad key", response=httpx.Response(401, request=request), body=None)))
+    from tests.conftest import sse_events
+
+    events = sse_events((await client.request("threads.create", input=user_input("hi"))).text)
+    assert any(e["type"] == "error" and "OPENAI_API_KEY" in e["message"] for e in events), events
+
+
+async def test_an_unusable_model_setting_is_an_error_event(client, settings):
+    settings.CHATKIT_MODEL = "openai-compatible:llama"
+    settings.OPENAI_BASE_URL = ""
+    from tests.conftest import sse_events
+
+    events = sse_events((await client.request("threads.create", input=user_input("hi"))).text)
+    error = next(e for e in events if e["type"] == "error")
+    assert "OPENAI_BASE_URL" in error["message"] and error["allow_retry"] is False
