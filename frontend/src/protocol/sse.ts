@@ -23,7 +23,6 @@ export function createEventStreamDecoder(onEvent: (event: ThreadStreamEvent) => 
   });
   return {
     feed: (chunk: string) => parser.feed(chunk),
-    reset: () => parser.reset({ consume: true }),
   };
 }
 
@@ -41,9 +40,8 @@ export async function readEventStream(
       if (done) break;
       frames.feed(decoder.decode(value, { stream: true }));
     }
+    // A last frame without its blank line is dropped, as the SSE spec says.
     frames.feed(decoder.decode());
-    // A last frame without its blank line still counts.
-    frames.reset();
   } finally {
     reader.releaseLock();
   }
