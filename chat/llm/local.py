@@ -235,7 +235,8 @@ class LocalModel(Model):
     ) -> tuple[dict[str, Any], set[str]]:
         """Return ``(chat completions request dict, names of the tools offered)``.
 
-        Tools are left out after a tool result (the last input item is a
+        ``model_settings.extra_args`` are merged into the request as llama.cpp
+        sampling fields. Tools are left out after a tool result (the last input item is a
         ``function_call_output``): small models otherwise call the tool again
         instead of answering.
         """
@@ -252,8 +253,8 @@ class LocalModel(Model):
         }
         if model_settings.top_p is not None:
             request["top_p"] = model_settings.top_p
-        if model_settings.extra_args and "seed" in model_settings.extra_args:
-            request["seed"] = model_settings.extra_args["seed"]
+        # extra_args go to llama.cpp verbatim (e.g. seed, ignore_eos, top_k).
+        request.update(model_settings.extra_args or {})
         names: set[str] = set()
         if self.supports_tools and not _last_is_tool_output(input):
             specs = [Converter.tool_to_openai(t) for t in tools if isinstance(t, FunctionTool)]
