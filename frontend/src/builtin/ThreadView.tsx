@@ -60,7 +60,7 @@ export function ThreadView({
     if (el && stick.current) el.scrollTop = el.scrollHeight;
   });
 
-  const empty = !state.thread && state.items.length === 0 && !state.loading && !state.streaming;
+  const empty = !state.thread && state.items.length === 0 && !state.loading && !state.streaming && !state.error;
 
   return (
     <div

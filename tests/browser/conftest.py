@@ -1,0 +1,106 @@
+"""Browser tests: Debian's chromium, driven by Playwright, against the real server.
+
+Each UI mode ("builtin", "chatkit", "auto") gets its own server process
+(uvicorn on a free port, a fresh SQLite file, the echo model), started once
+per session by :func:`tests.servers.live_server` and shut down at the end.
+Nothing here touches pytest-django's test database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers import PROJECT, LiveServer, live_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+MANIFEST = PROJECT / "frontend" / "dist" / ".vite" / "manifest.json"
+ARTIFACTS = PROJECT / "test-artifacts"
+
+
+def pytest_collection_modifyitems(items):
+    # Everything in this folder drives the browser.
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def _browser_ready():
+    if not MANIFEST.exists():
+        pytest.skip("frontend bundle not built: run `make frontend` (npm ci && npm run build)")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: run `make chromium`")
+    pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory, _browser_ready) -> Iterator[Callable[[str], LiveServer]]:
+    """``servers(ui)`` returns a running server whose page is in that UI mode."""
+    running: dict[str, LiveServer] = {}
+    with contextlib.ExitStack() as stack:
+
+        def get(ui: str) -> LiveServer:
+            if ui not in running:
+                running[ui] = stack.enter_context(
+                    live_server(
+                        tmp_path_factory.mktemp(f"browser-{ui}"),
+                        CHATKIT_UI=ui,
+                        # Slow enough to watch the answer arrive word by word.
+                        CHATKIT_ECHO_DELAY="0.05",
+                    )
+                )
+            return running[ui]
+
+        yield get
+
+
+@pytest.fixture(scope="session")
+def browser(_browser_ready):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context (own cookies, own localStorage, so its own anonymous owner)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.page_errors = errors  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Screenshots kept after the run (git-ignored)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_stale_artifacts():
+    # Only this folder's own screenshots are replaced; other suites may write here too.
+    for old in ARTIFACTS.glob("browser-*.png") if ARTIFACTS.exists() else []:
+        old.unlink()
+    yield
+
