@@ -131,6 +131,11 @@ async def test_closing_the_stream_aborts_generation():
             break
     await stream.aclose()
     assert not model.is_busy()
+    # The worker thread stops at the next token and frees the runtime.
+    deadline = time.perf_counter() + 5
+    while model._run_lock.locked() and time.perf_counter() < deadline:
+        await asyncio.sleep(0.01)
+    assert not model._run_lock.locked()
     # The worker stops at the next token, so the next generation starts promptly.
     started = time.perf_counter()
     response = await asyncio.wait_for(
@@ -159,3 +164,23 @@ async def test_smollm2_answers_without_tools_when_installed():
     )
     result = await Runner.run(agent, "Say hello.")
     assert isinstance(result.final_output, str) and result.final_output.strip()
+
+
+@pytest.mark.local_model
+async def test_generations_run_one_at_a_time_and_both_finish():
+    model = get_model("local")
+    await model.load()
+
+    async def ask(text: str):
+        return await model.get_response(
+            None, text, ModelSettings(max_tokens=6), [], None, [], ModelTracing.DISABLED
+        )
+
+    first = asyncio.create_task(ask("Say one."))
+    second = asyncio.create_task(ask("Say two."))
+    await asyncio.sleep(0)
+    assert model.is_busy()
+    results = await asyncio.wait_for(asyncio.gather(first, second), timeout=60)
+    assert all(r.output for r in results)
+    assert len({r.output[0].id for r in results}) == 2
+    assert not model.is_busy()
