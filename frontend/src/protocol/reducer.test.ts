@@ -139,7 +139,9 @@ describe("reduceEvent: every event type", () => {
     const call: ThreadItem = { id: "c", thread_id: "thr_1", created_at: T, type: "client_tool_call", status: "pending", call_id: "call_1", name: "switch_theme", arguments: { theme: "dark" } };
     const s = run([{ type: "thread.item.done", item: call }]);
     expect(s.pendingToolCall?.name).toBe("switch_theme");
-    expect(conversationReducer(s, { type: "toolcall.consumed" }).pendingToolCall).toBeNull();
+    const answered = conversationReducer(s, { type: "toolcall.consumed" });
+    expect(answered.pendingToolCall).toBeNull();
+    expect(answered.items[0]).toMatchObject({ status: "completed" });
   });
 
   it("unknown event types are ignored", () => {

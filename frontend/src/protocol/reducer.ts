@@ -249,8 +249,12 @@ export function conversationReducer(state: ConversationState, action: Conversati
       return { ...state, error: null };
     case "effects.consumed":
       return { ...state, effects: [] };
-    case "toolcall.consumed":
-      return { ...state, pendingToolCall: null };
+    case "toolcall.consumed": {
+      // The server marks the call completed without re-sending it; mirror that here.
+      const id = state.pendingToolCall?.id;
+      const items = state.items.map((it) => (it.id === id && it.type === "client_tool_call" ? { ...it, status: "completed" as const } : it));
+      return { ...state, items, pendingToolCall: null };
+    }
     case "thread.renamed":
       return state.thread?.id === action.thread.id ? { ...state, thread: action.thread } : state;
   }
