@@ -58,6 +58,7 @@ class Client:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.keep_frames = keep_frames
+        self.on_first = None  # called once per reply, when its first bytes arrive
 
     async def connect(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port, limit=1 << 22)
@@ -81,11 +82,23 @@ class Client:
 
     async def post(self, payload: dict | bytes) -> Reply:
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        if self.writer is None:
+        if self.writer is None or self.reader.at_eof():
+            # Never sent on, or closed by the server while idle (keep-alive timeout).
+            await self.close()
             await self.connect()
         reply = Reply(status=0, t_sent=time.perf_counter())
         self.writer.write(self._head(body) + body)
-        head = await self.reader.readuntil(b"\r\n\r\n")
+        try:
+            head = await self.reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError as exc:
+            if exc.partial:
+                raise
+            # The server closed the idle connection as we sent: send again on a new one.
+            await self.close()
+            await self.connect()
+            reply.t_sent = time.perf_counter()
+            self.writer.write(self._head(body) + body)
+            head = await self.reader.readuntil(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         reply.status = int(lines[0].split()[1])
         length = None
@@ -141,6 +154,8 @@ class Client:
         now = time.perf_counter()
         if reply.t_first is None:
             reply.t_first = now
+            if self.on_first is not None:
+                self.on_first()
         buf += data
         if not sse:
             return
