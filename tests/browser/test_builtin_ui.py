@@ -140,3 +140,46 @@ def test_server_errors_reach_the_user(servers, page):
     page.goto(server.url + "/?thread=thr_does_not_exist")
     expect(page.get_by_test_id("error")).to_be_visible()
     expect(page.get_by_test_id("error")).not_to_be_empty()
+
+
+def test_long_thread_loads_earlier_messages(servers, page):
+    server = servers("builtin")
+    page.goto(server.url + "/")
+    expect(page.get_by_test_id("thread-list")).to_be_visible()
+    # 18 turns (36 items) straight through the protocol, as this page's owner.
+    thread_id = page.evaluate(
+        """async () => {
+            const token = document.cookie.match(/csrftoken=([^;]+)/)[1];
+            const post = (body) => fetch('/chatkit', {method: 'POST', credentials: 'same-origin',
+                headers: {'Content-Type': 'application/json', 'X-CSRFToken': token}, body: JSON.stringify(body)});
+            const input = (text) => ({content: [{type: 'input_text', text}], attachments: [], inference_options: {}});
+            const first = await (await post({type: 'threads.create', params: {input: input('turn 0')}})).text();
+            const id = JSON.parse(first.split('\\n\\n')[0].slice(6)).thread.id;
+            for (let i = 1; i < 18; i++) {
+                await (await post({type: 'threads.add_user_message', params: {thread_id: id, input: input('turn ' + i)}})).text();
+            }
+            return id;
+        }"""
+    )
+    page.goto(f"{server.url}/?thread={thread_id}")
+    users = page.get_by_test_id("message-user")
+    expect(users.last).to_have_text("turn 17")
+    shown = users.count()
+    assert shown < 18
+    page.get_by_test_id("load-earlier").click()
+    expect(users.first).to_have_text("turn 0")
+    expect(users).to_have_count(18)
+    expect(page.get_by_test_id("load-earlier")).to_have_count(0)
+
+
+def test_small_screen_layout(servers, page, artifacts):
+    server = servers("builtin")
+    page.set_viewport_size({"width": 390, "height": 760})
+    page.goto(server.url + "/")
+    expect(page.get_by_test_id("thread-list")).to_be_hidden()
+    page.get_by_role("button", name="Show chats").click()
+    expect(page.get_by_test_id("thread-list")).to_be_visible()
+    page.screenshot(path=str(artifacts / "browser-builtin-mobile-menu.png"))
+    page.get_by_test_id("new-thread").click()
+    expect(page.get_by_test_id("thread-list")).to_be_hidden()
+    page.screenshot(path=str(artifacts / "browser-builtin-mobile.png"))
