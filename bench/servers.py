@@ -113,6 +113,10 @@ class Server:
         p = psutil.Process(self.proc.pid)
         return p.memory_info().rss + sum(c.memory_info().rss for c in p.children(recursive=True))
 
+    def threads(self) -> int:
+        p = psutil.Process(self.proc.pid)
+        return p.num_threads() + sum(c.num_threads() for c in p.children(recursive=True))
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()

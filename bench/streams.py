@@ -45,6 +45,7 @@ async def run_streams(server, n: int, n_words: int, delay: float, setup_concurre
     await asyncio.sleep(0.5)
     rss_before = server.rss()
     rss_peak = rss_before
+    threads_before = threads_peak = server.threads()
     text = words(n_words)
     streaming = 0
     open_peak = 0
@@ -53,10 +54,11 @@ async def run_streams(server, n: int, n_words: int, delay: float, setup_concurre
     running = True
 
     async def sampler():
-        nonlocal rss_peak
+        nonlocal rss_peak, threads_peak
         while running:
             try:
                 rss_peak = max(rss_peak, server.rss())
+                threads_peak = max(threads_peak, server.threads())
             except Exception:
                 break
             await asyncio.sleep(0.1)
@@ -123,6 +125,8 @@ async def run_streams(server, n: int, n_words: int, delay: float, setup_concurre
         "rss_before": rss_before,
         "rss_peak": rss_peak,
         "open_peak": open_peak,
+        "threads_before": threads_before,
+        "threads_peak": threads_peak,
         "mem_per_stream": (rss_peak - rss_before) / n,
         "errors": errors,
         "completed": len(ttfes),
