@@ -67,8 +67,10 @@ def servers(tmp_path_factory, _browser_ready) -> Iterator[Callable[[str], LiveSe
         yield get
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(_browser_ready):
+    # Module scope, not session: the sync API keeps an asyncio loop running
+    # while it is open, which would break the async tests that run after these.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
