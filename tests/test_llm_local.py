@@ -184,3 +184,14 @@ async def test_generations_run_one_at_a_time_and_both_finish():
     assert all(r.output for r in results)
     assert len({r.output[0].id for r in results}) == 2
     assert not model.is_busy()
+
+
+def test_long_history_is_trimmed_to_the_context_keeping_system_and_newest():
+    model = LocalModel(n_ctx=2048)
+    history = [{"role": "user", "content": f"old message {i} " + "x" * 500} for i in range(40)]
+    history.append({"role": "user", "content": "newest"})
+    request, _ = _request(model, history)
+    messages = request["messages"]
+    assert messages[0]["role"] == "system" and messages[-1]["content"] == "newest"
+    assert 1 < len(messages) < 10
+    assert sum(len(m["content"]) for m in messages) <= 3 * (2048 - 16 - 700)

@@ -110,6 +110,20 @@ def _fold_tool_results(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _fit_context(messages: list[dict[str, Any]], max_chars: int) -> list[dict[str, Any]]:
+    """Drop the oldest turns (never the system prompt or the newest message) to fit ``max_chars``.
+
+    A cheap stand-in for tokenising: llama.cpp refuses a prompt longer than
+    its context outright, and losing old turns is better than an error.
+    """
+    head = messages[:1] if messages and messages[0].get("role") == "system" else []
+    body = messages[len(head) :]
+    size = sum(len(str(m.get("content") or "")) for m in messages)
+    while len(body) > 1 and size > max_chars:
+        size -= len(str(body.pop(0).get("content") or ""))
+    return head + body
+
+
 def _last_is_tool_output(input: str | list[TResponseInputItem]) -> bool:
     if isinstance(input, str) or not input:
         return False
@@ -235,6 +249,7 @@ class LocalModel(Model):
     ) -> tuple[dict[str, Any], set[str]]:
         """Return ``(chat completions request dict, names of the tools offered)``.
 
+        The oldest turns are dropped when the history would overflow ``n_ctx``.
         ``model_settings.extra_args`` are merged into the request as llama.cpp
         sampling fields. Tools are left out after a tool result (the last input item is a
         ``function_call_output``): small models otherwise call the tool again
@@ -243,10 +258,13 @@ class LocalModel(Model):
         messages: list[dict[str, Any]] = Converter.items_to_messages(input, model=self.name)  # type: ignore[assignment]
         if system_instructions:
             messages.insert(0, {"role": "system", "content": system_instructions})
+        max_tokens = model_settings.max_tokens or self.max_tokens
+        # ~3 characters per token, less the answer and ~700 tokens of template and tools.
+        budget = max(1000, 3 * (self.n_ctx - max_tokens - 700))
         request: dict[str, Any] = {
-            "messages": _fold_tool_results(_flatten_content(messages)),
+            "messages": _fit_context(_fold_tool_results(_flatten_content(messages)), budget),
             "stream": True,
-            "max_tokens": model_settings.max_tokens or self.max_tokens,
+            "max_tokens": max_tokens,
             "temperature": (
                 self.temperature if model_settings.temperature is None else model_settings.temperature
             ),
