@@ -25,6 +25,7 @@ def recorded_options(page) -> dict:
                 prompts: (o.startScreen?.prompts ?? []).length,
                 colorScheme: o.theme?.colorScheme,
                 onClientTool: typeof o.onClientTool,
+                headerRight: o.header?.rightAction?.icon ?? null,
             };
         }"""
     )
@@ -53,6 +54,7 @@ def test_chatkit_gets_endpoint_domain_key_and_csrf_fetch(servers, page, artifact
     assert options["prompts"] >= 1
     assert options["colorScheme"] in ("light", "dark")
     assert options["onClientTool"] == "function"
+    assert options["headerRight"] in ("light-mode", "dark-mode")
 
     # ChatKit calls api.fetch for every request; call it the same way.
     status, body = page.evaluate(
@@ -77,6 +79,10 @@ def test_chatkit_gets_endpoint_domain_key_and_csrf_fetch(servers, page, artifact
     )
     assert result == {"success": True, "theme": "dark"}
     expect(page.locator("html")).to_have_class("dark")
+    # The header's theme button toggles back, and ChatKit gets the new scheme.
+    page.evaluate("() => window.__chatkitOptions.header.rightAction.onClick()")
+    expect(page.locator("html")).not_to_have_class("dark")
+    page.wait_for_function("() => window.__chatkitOptions.theme.colorScheme === 'light'")
     if ui == "chatkit":
         page.screenshot(path=str(artifacts / "browser-chatkit-stub.png"))
     assert page.page_errors == []
@@ -87,6 +93,14 @@ def test_chatkit_reopens_thread_from_url(servers, page):
     serve_chatkit_stub(page)
     page.goto(server.url + "/?thread=thr_shared_link")
     assert recorded_options(page)["initialThread"] == "thr_shared_link"
+
+
+def test_chatkit_mode_says_so_when_the_script_cannot_load(servers, page):
+    server = servers("chatkit")
+    block_chatkit_cdn(page)
+    page.goto(server.url + "/")
+    expect(page.get_by_test_id("app")).to_have_attribute("data-ui", "chatkit")
+    expect(page.get_by_test_id("chatkit-error")).to_contain_text("could not be loaded", timeout=8000)
 
 
 def test_auto_falls_back_to_builtin_when_cdn_is_blocked(servers, page, artifacts):

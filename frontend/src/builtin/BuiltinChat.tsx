@@ -30,13 +30,12 @@ export function BuiltinChat({ config }: { config: PageConfig }) {
   // The URL (and the store) say which thread is open; load it when it changes,
   // except when it changed because our own stream just created that thread.
   const openId = state.thread?.id ?? null;
+  // Deliberately keyed on one id each: the two effects keep URL and view in step.
   useEffect(() => {
     if (threadId !== openId) void convo.open(threadId);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [threadId]);
   useEffect(() => {
     if (openId && openId !== threadId) setThreadId(openId, "push");
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [openId]);
 
   const openThread = useCallback(
