@@ -87,8 +87,7 @@ export function ThreadItemView({
       return (
         <div className="group" data-testid="message-assistant" data-item-id={item.id} data-streaming={live ? "true" : "false"} aria-busy={live}>
           <div className="text-[15px] leading-7 text-zinc-900 dark:text-zinc-100">
-            <Markdown text={text} />
-            {live && <span className="caret" aria-hidden="true" />}
+            <Markdown text={text} className={live ? "md-streaming" : ""} />
           </div>
           {!live && <AssistantActions item={item} actions={actions} canAct={!streaming} />}
         </div>
