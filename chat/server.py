@@ -220,7 +220,8 @@ class ChatServer(ChatKitServer[RequestContext]):
             raise
         except Exception as exc:
             logger.exception("Model run failed in thread %s", thread.id)
-            raise CustomStreamError(model_error_message(exc), allow_retry=True) from exc
+            message, allow_retry = model_error(exc)
+            raise CustomStreamError(message, allow_retry=allow_retry) from exc
         finally:
             if not result.is_complete:
                 result.cancel()  # stops the model (and frees the local one) on any early exit
@@ -306,19 +307,23 @@ def save_feedback(thread_id: str, item_ids: list[str], kind: str, context: Reque
     )
 
 
-def model_error_message(exc: Exception) -> str:
-    """A message a person can act on for a failed model call."""
+def model_error(exc: Exception) -> tuple[str, bool]:
+    """A message a person can act on for a failed model call, and whether a retry can help."""
     import openai
 
+    from .llm.weights import WeightsError
+
+    if isinstance(exc, WeightsError):
+        return f"The embedded model can't be loaded: {exc}", False
     if isinstance(exc, openai.AuthenticationError):
-        return "The model provider refused the API key. Check OPENAI_API_KEY."
+        return "The model provider refused the API key. Check OPENAI_API_KEY.", False
     if isinstance(exc, openai.RateLimitError):
-        return "The model provider is rate-limiting requests. Wait a moment and retry."
+        return "The model provider is rate-limiting requests. Wait a moment and retry.", True
     if isinstance(exc, openai.APIConnectionError):
-        return "The model server could not be reached. Check OPENAI_BASE_URL and retry."
+        return "The model server could not be reached. Check OPENAI_BASE_URL and retry.", True
     if isinstance(exc, openai.APIStatusError):
-        return f"The model server answered with HTTP {exc.status_code}. Retry, or check its logs."
-    return "The model failed while writing the answer. Retry, or check the server log."
+        return f"The model server answered with HTTP {exc.status_code}. Retry, or check its logs.", True
+    return "The model failed while writing the answer. Retry, or check the server log.", True
 
 
 _server: ChatServer | None = None

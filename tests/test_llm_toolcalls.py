@@ -68,3 +68,14 @@ def test_prefixes_that_may_still_be_a_call_are_held(prefix):
 )
 def test_prefixes_that_cannot_be_a_call_are_released(prefix):
     assert not could_be_tool_call(prefix)
+
+
+def test_a_call_to_an_undeclared_tool_is_recognised_as_call_shaped():
+    from chat.llm.toolcalls import looks_like_tool_call
+
+    text = '{"name": "hello", "arguments": {"message": "Hello, Django!"}}'
+    assert parse_tool_call(text, {"current_time"}) is None
+    assert looks_like_tool_call(text)
+    assert looks_like_tool_call('```json\n{"name": "x", "parameters": {}}\n```')
+    assert not looks_like_tool_call("Hello {name}, welcome!")
+    assert not looks_like_tool_call('{"answer": 42}')

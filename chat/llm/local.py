@@ -45,7 +45,7 @@ from openai.types.chat.chat_completion_chunk import (
 from openai.types.completion_usage import CompletionUsage
 from openai.types.responses import Response
 
-from .toolcalls import could_be_tool_call, parse_tool_call
+from .toolcalls import could_be_tool_call, looks_like_tool_call, parse_tool_call
 from .weights import DEFAULT_VARIANT, ensure_weights, get_spec
 
 __all__ = ["LocalModel", "LocalModelError"]
@@ -320,6 +320,7 @@ class LocalModel(Model):
             target=self._generate, args=(request, put, abort), name="local-llm", daemon=True
         )
         worker.start()
+        finished = False
         try:
             while (item := await queue.get()) is not _END:
                 if isinstance(item, BaseException):
@@ -329,8 +330,10 @@ class LocalModel(Model):
                     message = err.get("message", err) if isinstance(err, dict) else err
                     raise LocalModelError(f"{self.name}: llama.cpp error: {message}")
                 yield item
+            finished = True
         finally:
-            abort.set()
+            if not finished:
+                abort.set()  # the consumer left early: stop the worker at the next token
 
     def _text_chunk(self, cid: str, text: str) -> ChatCompletionChunk:
         return ChatCompletionChunk(
@@ -380,6 +383,13 @@ class LocalModel(Model):
                 yield self._text_chunk(cid, piece)
         if held:
             call = parse_tool_call(held, tool_names)
+            if call is None and looks_like_tool_call(held):
+                # A "call" to a tool nobody offered is no answer: ask again, for text only.
+                logger.info("%s called an undeclared tool; asking again without tools", self.name)
+                plain = {key: value for key, value in request.items() if key != "tools"}
+                async for chunk in self._chunks(plain, (), abort):
+                    yield chunk
+                return
             if call is None:
                 yield self._text_chunk(cid, held)
             else:

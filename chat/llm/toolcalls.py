@@ -57,8 +57,23 @@ def parse_tool_call(text: str, tool_names: Collection[str]) -> ParsedToolCall | 
     OpenAI-like ``{"function": {"name": N, "arguments": A}}`` too).
     ``N`` must be in ``tool_names``. Missing arguments become ``{}``.
     """
-    if not tool_names:
+    call = _parse_call_object(text)
+    if call is None or call.name not in tool_names:
         return None
+    return call
+
+
+def looks_like_tool_call(text: str) -> bool:
+    """Whether ``text`` is a call object in any accepted shape, whatever tool it names.
+
+    Tiny models sometimes "call" a tool nobody offered (``{"name": "hello", …}``);
+    such output is no answer for a person, so the caller asks again for text.
+    """
+    return _parse_call_object(text) is not None
+
+
+def _parse_call_object(text: str) -> ParsedToolCall | None:
+    """Parse a call object of any tool name, or return ``None``."""
     body = _unwrap(text)
     if not body.startswith("{"):
         return None
@@ -71,7 +86,7 @@ def parse_tool_call(text: str, tool_names: Collection[str]) -> ParsedToolCall | 
     if isinstance(obj.get("function"), dict) and "name" not in obj:
         obj = obj["function"]
     name = obj.get("name")
-    if not isinstance(name, str) or name not in tool_names:
+    if not isinstance(name, str) or not name:
         return None
     args = obj.get("arguments", obj.get("parameters", {}))
     if isinstance(args, str):

@@ -1,0 +1,38 @@
+"""The embedded local model answering through ``POST /chatkit`` (the real model, no stand-in).
+
+Slower than the rest (a second or two per answer on 2 cores, more on a busy
+machine); ``make test`` runs them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from chat import models
+from tests.conftest import assistant_text
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.local_model]
+
+
+@pytest.fixture
+def local_model(settings):
+    settings.CHATKIT_MODEL = "local"
+    settings.CHATKIT_MODEL_TIMEOUT = 300
+
+
+async def test_local_model_streams_a_persisted_answer(client, local_model):
+    thread_id, events = await client.new_thread("Say hello to Django in one short sentence.")
+    deltas = [e for e in events if e["type"] == "thread.item.updated" and e["update"]["type"] == "assistant_message.content_part.text_delta"]
+    assert len(deltas) >= 2, [e["type"] for e in events]
+    text = assistant_text(events)
+    assert text.strip()
+    stored = [i async for i in models.Item.objects.filter(thread_id=thread_id).order_by("seq")]
+    assert [i.type for i in stored] == ["user_message", "assistant_message"]
+    assert stored[1].text == text
+
+
+async def test_local_model_runs_a_server_tool(client, local_model):
+    _, events = await client.new_thread("What time is it right now in the Europe/Paris time zone? Use the current_time tool.")
+    progress = [e for e in events if e["type"] == "progress_update"]
+    assert any("Checking the time" in e["text"] for e in progress), [e["type"] for e in events]
+    assert assistant_text(events).strip()
