@@ -34,7 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.history import measure_latency
-from bench.servers import ROOT, Server, env_with, migrate
+from bench.servers import ROOT, Server, env_with, migrated_copy
 from bench.streams import run_streams
 from bench.workload import Config, http_turns, pct
 
@@ -87,7 +87,9 @@ async def figures_1_2(cfg: Config, rounds: int, app: str) -> dict:
     null = Server("null", "null").start()
     try:
         for key, label, kind, stock in HTTP_CONTENDERS:
-            servers[key] = Server(label, kind, stock=stock, app=app).start()
+            servers[key] = Server(label, kind, stock=stock, app=app).start(wait=False)
+        for s in servers.values():
+            s.wait_ready()
         log(f"servers up: {', '.join(f'{k}:{s.port}' for k, s in servers.items())}")
         acc: dict[str, list[dict]] = {k: [] for k, _ in COLUMNS}
         acc["null"] = []
@@ -133,7 +135,7 @@ def merge(runs: list[dict]) -> dict:
 # --- figure 3 -------------------------------------------------------------------
 
 
-async def figure_3(n: int, n_words: int, delay: float, app: str) -> dict:
+async def figure_3(n: int, n_words: int, delay: float, ramp: float, app: str) -> dict:
     out = {}
     for key, label, kind, stock in HTTP_CONTENDERS:
         if stock:
@@ -141,7 +143,7 @@ async def figure_3(n: int, n_words: int, delay: float, app: str) -> dict:
         server = Server(label, kind, app=app, delay=delay).start()
         try:
             t0 = time.perf_counter()
-            out[key] = await run_streams(server, n, n_words, delay)
+            out[key] = await run_streams(server, n, n_words, delay, ramp)
             log(f"streams {key}: {time.perf_counter() - t0:.1f}s, lag p99 {out[key]['lag_p99'] * 1000:.0f} ms, "
                 f"errors {out[key]['errors']}")
         except Exception as exc:  # a contender that breaks down is a result, not a crash
@@ -159,7 +161,7 @@ async def figure_4(sizes: list[int], n: int, app: str) -> dict:
     tmp = tempfile.TemporaryDirectory(prefix="bench-history-")
     try:
         db = os.path.join(tmp.name, "history.sqlite3")
-        migrate(db)
+        migrated_copy(db)
         t0 = time.perf_counter()
         p = subprocess.run(
             [sys.executable, "-m", "bench.history", db, ",".join(map(str, sizes))],
@@ -187,14 +189,14 @@ def figure_5(quick: bool) -> dict:
         return {"pending": "bench/llm_bench.py is not there yet"}
     code = (
         "import json, sys; from bench.llm_bench import measure; "
-        f"r = measure(max_tokens={32 if quick else 64}, rounds={1 if quick else 3}); "
+        f"r = measure(max_tokens={16 if quick else 32}, rounds={1 if quick else 2}); "
         "sys.stdout.write('\\n' + json.dumps(r) + '\\n')"
     )
     try:
         p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env_with(), capture_output=True,
-                           text=True, timeout=600)
+                           text=True, timeout=480)
     except subprocess.TimeoutExpired:
-        return {"pending": "llm_bench.measure took over 600 s"}
+        return {"pending": "llm_bench.measure took over 480 s"}
     if p.returncode != 0:
         return {"pending": "llm_bench.measure failed", "stderr": p.stderr[-1500:]}
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -265,6 +267,9 @@ def build_table(res: dict) -> tuple[list[str], list[list[str]], list[str]]:
     rows.append(["3", f"{n_streams} open streams: event lag p99 (ms)"]
                 + stream_cells(lambda x: f"{x['lag_p99'] * 1000:.0f}")
                 + ["< 50 ms, no errors", verdict(s_ok(OURS, lag_ok), s_ok("django_daphne", lag_ok))])
+    rows.append(["3", "  lag p99 while all streams are open (ms)"]
+                + stream_cells(lambda x: "—" if x.get("lag_p99_all_open") != x.get("lag_p99_all_open") else f"{x['lag_p99_all_open'] * 1000:.0f}")
+                + ["—", "—"])
     rows.append(["3", "  memory per open stream (KiB)"] + stream_cells(lambda x: f"{x['mem_per_stream'] / 1024:.0f}")
                 + ["—", "—"])
     rows.append(["3", "  errors / streams completed"] + stream_cells(lambda x: f"{x['errors']} / {x['completed']}")
@@ -383,7 +388,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke run: fewer samples, 100 streams, small history")
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds for figures 1-2")
     parser.add_argument("--streams", type=int, default=None)
-    parser.add_argument("--stream-words", type=int, default=20)
+    parser.add_argument("--stream-words", type=int, default=None, help="words per answer in figure 3 (40; quick 20)")
+    parser.add_argument("--stream-ramp", type=float, default=5.0, help="seconds over which figure 3's streams open")
     parser.add_argument("--stream-delay", type=float, default=0.5, help="seconds per word in figure 3")
     parser.add_argument("--skip-model", action="store_true", help="leave figure 5 pending")
     parser.add_argument("--out", default=str(RESULTS))
@@ -391,8 +397,9 @@ def main() -> None:
 
     quick = args.quick
     cfg = Config.quick() if quick else Config()
-    rounds = args.rounds or (1 if quick else 3)
+    rounds = args.rounds or (1 if quick else 5)
     n_streams = args.streams or (100 if quick else 500)
+    args.stream_words = args.stream_words or (20 if quick else 40)
     sizes = [10, 100, 1000] if quick else [10, 1000, 100000]
     started = time.perf_counter()
     res: dict = {
@@ -403,8 +410,9 @@ def main() -> None:
             "loadavg_start": [round(x, 2) for x in os.getloadavg()],
             "config": cfg.__dict__,
             "rounds": rounds,
-            "streams": f"{n_streams} concurrent threads.add_user_message, echo of {args.stream_words} words "
-                       f"at {args.stream_delay:g} s per word",
+            "streams": f"{n_streams} threads.add_user_message opened over {args.stream_ramp:g} s, each an echo of "
+                       f"{args.stream_words} words at {args.stream_delay:g} s per word "
+                       f"({n_streams / args.stream_delay:.0f} events/s in all once every stream is open)",
         }
     }
     app = django_app()
@@ -413,7 +421,7 @@ def main() -> None:
     log("figures 1-2: one turn, first event, cost per event")
     res["turns"] = asyncio.run(figures_1_2(cfg, rounds, app))
     log("figure 3: many open streams")
-    res["streams"] = asyncio.run(figure_3(n_streams, args.stream_words, args.stream_delay, app))
+    res["streams"] = asyncio.run(figure_3(n_streams, args.stream_words, args.stream_delay, args.stream_ramp, app))
     log("figure 4: history")
     res["history"] = asyncio.run(figure_4(sizes, 10 if quick else 30, app))
     log("figure 5: embedded model")

@@ -1,7 +1,8 @@
 """Figure 3: many open streams on one server process.
 
 ``n`` clients (each its own owner and connection) first create a thread;
-then all send ``threads.add_user_message`` at once, and the echo model
+then they send ``threads.add_user_message``, spread evenly over ``ramp``
+seconds (0: all at once), and the echo model
 answers each with ``n_words`` words, sleeping ``delay`` seconds before each.
 
 * lag: for every text delta k of a stream, its arrival minus its schedule
@@ -25,7 +26,9 @@ from bench.workload import pct
 DELTA_MARK = b'"assistant_message.content_part.text_delta"'
 
 
-async def run_streams(server, n: int, n_words: int, delay: float, setup_concurrency: int = 50) -> dict:
+async def run_streams(
+    server, n: int, n_words: int, delay: float, ramp: float = 0.0, setup_concurrency: int = 100
+) -> dict:
     clients = [Client("127.0.0.1", server.port) for _ in range(n)]
     sem = asyncio.Semaphore(setup_concurrency)
     errors = 0
@@ -50,6 +53,7 @@ async def run_streams(server, n: int, n_words: int, delay: float, setup_concurre
     streaming = 0
     open_peak = 0
     lags: list[float] = []
+    timed: list[tuple[float, float]] = []  # (arrival, lag)
     ttfes: list[float] = []
     running = True
 
@@ -63,10 +67,17 @@ async def run_streams(server, n: int, n_words: int, delay: float, setup_concurre
                 break
             await asyncio.sleep(0.1)
 
+    firsts = 0
+    expected = sum(1 for c in clients if c.thread_id is not None)
+    all_open_at = float("inf")
+
     def make_first():
         def first():
-            nonlocal streaming, open_peak
+            nonlocal streaming, open_peak, firsts, all_open_at
             streaming += 1
+            firsts += 1
+            if firsts == expected:
+                all_open_at = time.perf_counter()
             open_peak = max(open_peak, streaming)
         return first
 
@@ -75,10 +86,11 @@ async def run_streams(server, n: int, n_words: int, delay: float, setup_concurre
         if example and "example" not in reasons:
             reasons["example"] = example[:300]
 
-    async def one(c: Client):
+    async def one(c: Client, start_at: float):
         nonlocal errors, streaming
         if c.thread_id is None:
             return
+        await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
         c.keep_frames = True
         c.on_first = make_first()
         try:
@@ -103,10 +115,11 @@ async def run_streams(server, n: int, n_words: int, delay: float, setup_concurre
         if stamps:
             t0 = stamps[0]
             lags.extend(s - (t0 + k * delay) for k, s in enumerate(stamps))
+            timed.extend((s, s - (t0 + k * delay)) for k, s in enumerate(stamps))
 
     sampler_task = asyncio.ensure_future(sampler())
     t0 = time.perf_counter()
-    await asyncio.gather(*(one(c) for c in clients))
+    await asyncio.gather(*(one(c, t0 + ramp * i / n) for i, c in enumerate(clients)))
     wall = time.perf_counter() - t0
     running = False
     await sampler_task
@@ -116,10 +129,14 @@ async def run_streams(server, n: int, n_words: int, delay: float, setup_concurre
         "streams": n,
         "words": n_words,
         "delay": delay,
+        "ramp": ramp,
         "wall": wall,
         "lag_p50": pct(lags, 50),
         "lag_p99": pct(lags, 99),
         "lag_max": max(lags) if lags else float("nan"),
+        # Only deltas after every stream had its first frame: the steady state, without the opening burst.
+        "lag_p99_all_open": pct([lag for at, lag in timed if at > all_open_at], 99),
+        "all_open_s": all_open_at - t0 if all_open_at != float("inf") else None,
         "ttfe_p50": pct(ttfes, 50),
         "ttfe_p99": pct(ttfes, 99),
         "rss_before": rss_before,

@@ -25,13 +25,13 @@ class Turn:
 
 @dataclass
 class Config:
-    warmup: int = 10
-    n_latency: int = 60
-    n_events: int = 8
+    warmup: int = 8
+    n_latency: int = 36
+    n_events: int = 5
     big_words: int = 200
     small_words: int = 5
     concurrency: int = 16
-    duration: float = 2.5
+    duration: float = 2.0
     turn_words: int = 50
 
     @classmethod
