@@ -51,3 +51,14 @@ async def context_for_request(request) -> RequestContext:
         token = secrets.token_urlsafe(18)
         await request.session.aset(ANON_SESSION_KEY, token)
     return RequestContext(owner=f"anon:{token}")
+
+
+def ensure_anonymous_owner(request) -> None:
+    """Give an anonymous visitor their owner token when the chat page loads (sync views).
+
+    The page then fires several ``/chatkit`` requests at once; were the token
+    made on the first of them, each could mint its own and the visitor would
+    end up split across owners.
+    """
+    if not request.user.is_authenticated and ANON_SESSION_KEY not in request.session:
+        request.session[ANON_SESSION_KEY] = secrets.token_urlsafe(18)

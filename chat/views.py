@@ -21,7 +21,7 @@ from django.shortcuts import render
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from .context import context_for_request
+from .context import context_for_request, ensure_anonymous_owner
 from .protocol import BadRequest, check_request, parse_request
 from .server import get_server
 
@@ -51,6 +51,7 @@ def index(request):
     ``ensure_csrf_cookie`` sets ``csrftoken``; the frontend sends it back as
     ``X-CSRFToken`` on every ``POST /chatkit``.
     """
+    ensure_anonymous_owner(request)
     config = {
         "apiUrl": "/chatkit",
         "domainKey": settings.CHATKIT_DOMAIN_KEY,

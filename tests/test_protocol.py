@@ -330,3 +330,22 @@ async def test_an_unusable_model_setting_is_an_error_event(client, settings):
     events = sse_events((await client.request("threads.create", input=user_input("hi"))).text)
     error = next(e for e in events if e["type"] == "error")
     assert "OPENAI_BASE_URL" in error["message"] and error["allow_retry"] is False
+
+
+async def test_the_page_gives_a_visitor_one_owner_for_concurrent_first_requests(client):
+    """The built-in client lists threads while the user's first message goes out."""
+    import asyncio
+
+    page = await client.http.get("/")
+    assert page.status_code == 200 and "csrftoken" in page.cookies
+    created, listing = await asyncio.gather(
+        client.request("threads.create", input=user_input("first")),
+        client.request("threads.list"),
+    )
+    assert created.status_code == listing.status_code == 200
+    # Neither request had to mint an owner (which each would do on its own).
+    assert "sessionid" not in created.cookies and "sessionid" not in listing.cookies
+    from tests.conftest import sse_events
+
+    thread_id = sse_events(created.text)[0]["thread"]["id"]
+    assert (await client.request("threads.get_by_id", thread_id=thread_id)).status_code == 200
