@@ -90,8 +90,8 @@ class Client:
         self.writer.write(self._head(body) + body)
         try:
             head = await self.reader.readuntil(b"\r\n\r\n")
-        except asyncio.IncompleteReadError as exc:
-            if exc.partial:
+        except (asyncio.IncompleteReadError, ConnectionResetError, BrokenPipeError) as exc:
+            if getattr(exc, "partial", b""):
                 raise
             # The server closed the idle connection as we sent: send again on a new one.
             await self.close()
