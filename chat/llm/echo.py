@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from functools import partial
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 from agents import Model, ModelResponse, ModelSettings, ModelTracing, Usage
 from agents.items import TResponseInputItem, TResponseStreamEvent
 from django.conf import settings
+from pydantic import BaseModel as PydanticBaseModel
 from openai.types.responses import (
     Response,
     ResponseCompletedEvent,
@@ -185,9 +187,11 @@ class EchoModel(Model):
             part=ResponseOutputText(type="output_text", text="", annotations=[]),
         )
         seq += 1
-        # The hot loop: model_construct skips validation; every field is set
-        # here with values of the right type, so nothing is lost.
-        construct = ResponseTextDeltaEvent.model_construct
+        # The hot loop: pydantic's own model_construct skips validation (every
+        # field is set here with a value of the right type). The openai SDK's
+        # override of it walks the type hints of every field instead, which
+        # cost ~80 us a word: more than the rest of the echo.
+        construct = partial(PydanticBaseModel.model_construct.__func__, ResponseTextDeltaEvent)
         for i, word in enumerate(words):
             if delay:
                 await asyncio.sleep(delay)
