@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -38,9 +40,27 @@ def free_port() -> int:
 
 def env_with(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
+    # Compiled bytecode is cached (__pycache__ is git-ignored): a server then starts in seconds.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(BASE_ENV)
     env.update(extra)
     return env
+
+
+_TEMPLATE_DB: str | None = None
+
+
+def migrated_copy(db_path: str) -> None:
+    """A migrated DB at ``db_path``: migrate once per run, then copy the file."""
+    global _TEMPLATE_DB
+    if _TEMPLATE_DB is None or not os.path.exists(_TEMPLATE_DB):
+        fd, path = tempfile.mkstemp(prefix="bench-template-", suffix=".sqlite3")
+        os.close(fd)
+        os.unlink(path)
+        migrate(path)
+        _TEMPLATE_DB = path
+        atexit.register(lambda: os.path.exists(path) and os.unlink(path))
+    shutil.copyfile(_TEMPLATE_DB, db_path)
 
 
 def migrate(db_path: str) -> None:
@@ -66,7 +86,7 @@ class Server:
     log: Path | None = None
     extra_env: dict = field(default_factory=dict)
 
-    def start(self, db_path: str | None = None) -> "Server":
+    def start(self, db_path: str | None = None, wait: bool = True) -> "Server":
         self.tmp = tempfile.TemporaryDirectory(prefix=f"bench-{self.kind}-")
         self.port = free_port()
         self.db_path = db_path or os.path.join(self.tmp.name, "db.sqlite3")
@@ -76,7 +96,7 @@ class Server:
             **self.extra_env,
         )
         if self.kind.startswith("django") and db_path is None:
-            migrate(self.db_path)
+            migrated_copy(self.db_path)
         if self.kind == "django-daphne":
             cmd = [str(VENV_BIN / "daphne"), "-b", HOST, "-p", str(self.port), self.app]
         elif self.kind == "django-uvicorn":
@@ -94,10 +114,11 @@ class Server:
             raise ValueError(self.kind)
         self.log = Path(self.tmp.name) / "server.log"
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=open(self.log, "wb"), stderr=subprocess.STDOUT)
-        self._wait_ready()
+        if wait:
+            self.wait_ready()
         return self
 
-    def _wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = 60.0) -> None:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if self.proc.poll() is not None:
