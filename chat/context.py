@@ -36,29 +36,20 @@ class RequestContext:
     prefetched_threads: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
 
 
-async def context_for_request(request) -> RequestContext:
-    """Build the :class:`RequestContext` of a Django request (async views only).
+def request_context(request) -> RequestContext:
+    """Build the :class:`RequestContext` of a Django request (sync; call it in a worker thread).
 
-    Uses ``await request.auser()`` (never ``request.user`` in async code). An
-    anonymous visitor gets a fresh owner token in their session on first
+    An anonymous visitor gets a fresh owner token in their session on first
     contact; the session middleware then sets the cookie on the response.
+    The chat page calls this too: it then fires several ``/chatkit``
+    requests at once, and were the token made on the first of those, each
+    could mint its own and the visitor would be split across owners.
     """
-    user = await request.auser()
+    user = request.user
     if user.is_authenticated:
         return RequestContext(owner=f"user:{user.pk}", user_id=user.pk)
-    token = await request.session.aget(ANON_SESSION_KEY)
+    token = request.session.get(ANON_SESSION_KEY)
     if not token:
         token = secrets.token_urlsafe(18)
-        await request.session.aset(ANON_SESSION_KEY, token)
+        request.session[ANON_SESSION_KEY] = token
     return RequestContext(owner=f"anon:{token}")
-
-
-def ensure_anonymous_owner(request) -> None:
-    """Give an anonymous visitor their owner token when the chat page loads (sync views).
-
-    The page then fires several ``/chatkit`` requests at once; were the token
-    made on the first of them, each could mint its own and the visitor would
-    end up split across owners.
-    """
-    if not request.user.is_authenticated and ANON_SESSION_KEY not in request.session:
-        request.session[ANON_SESSION_KEY] = secrets.token_urlsafe(18)

@@ -185,7 +185,9 @@ class ChatServer(ChatKitServer[RequestContext]):
         model_input = await self.converter.to_agent_input(list(reversed(history.data)))
 
         try:
-            agent = self.agent()
+            # A clone per turn: openai-agents checks a shared Agent's tools
+            # against every other open run, a cost that grows with the streams.
+            agent = self.agent().clone()
         except Exception as exc:  # a bad CHATKIT_MODEL, a missing key: retrying won't help
             logger.exception("No model to answer with")
             raise CustomStreamError(f"The model is not configured: {exc}", allow_retry=False) from exc

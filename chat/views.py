@@ -21,8 +21,8 @@ from django.shortcuts import render
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from .context import context_for_request, ensure_anonymous_owner
-from .protocol import BadRequest, check_request, parse_request
+from .context import RequestContext, request_context
+from .protocol import BadRequest, CheckedRequest, check_request, parse_request
 from .server import get_server
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def index(request):
     ``ensure_csrf_cookie`` sets ``csrftoken``; the frontend sends it back as
     ``X-CSRFToken`` on every ``POST /chatkit``.
     """
-    ensure_anonymous_owner(request)
+    request_context(request)  # an anonymous visitor's owner exists before the app's first requests
     config = {
         "apiUrl": "/chatkit",
         "domainKey": settings.CHATKIT_DOMAIN_KEY,
@@ -86,16 +86,14 @@ async def chatkit(request):
     if len(body) > limit:
         return error_response(413, "request_too_large", f"The request body is over {limit} bytes.")
 
-    context = await context_for_request(request)
     try:
-        parsed = parse_request(body)
-        checked = await sync_to_async(check_request)(parsed, context)
+        context, checked = await sync_to_async(_prepare)(request, body)
     except BadRequest as exc:
         return error_response(400, exc.code, exc.message)
     except NotFoundError as exc:
         return error_response(404, "not_found", str(exc) or "Not found.")
 
-    server = get_server()
+    server, parsed = get_server(), checked.request
     if is_streaming_req(parsed):
         if checked.thread_refusal:
             # Refuse before the SDK runs: retry would otherwise delete items first.
@@ -113,6 +111,16 @@ async def chatkit(request):
         # e.g. an unknown sync action, or a request type this server doesn't offer.
         return error_response(400, "unsupported", str(exc) or "This request is not supported.")
     return HttpResponse(result.json, content_type="application/json")
+
+
+def _prepare(request, body: bytes) -> tuple[RequestContext, CheckedRequest]:
+    """Everything before the server runs, in one worker-thread hop.
+
+    Finds the owner (the session), parses the body and checks its ids.
+    Raises ``BadRequest`` or ``NotFoundError`` (see :mod:`chat.protocol`).
+    """
+    context = request_context(request)
+    return context, check_request(parse_request(body), context)
 
 
 async def _guarded(result: StreamingResult):
