@@ -7,7 +7,6 @@ in insertion order), so ``chat.server.ChatServer`` runs on them unchanged.
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import aiosqlite
@@ -200,7 +199,7 @@ class AioSqliteStore(_Ids, Store):
     async def load_threads(self, limit, after, order, context):
         db = await self.db()
         op, direction = (">", "ASC") if order == "asc" else ("<", "DESC")
-        sql = f"SELECT id, data FROM threads WHERE user_id = ?"
+        sql = "SELECT id, data FROM threads WHERE user_id = ?"
         params: list = [context.owner]
         if after:
             sql += f" AND seq {op} (SELECT seq FROM threads WHERE id = ?)"

@@ -12,7 +12,7 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from bench.client import Client, add_req, create_req, new_thread, words
+from bench.client import Client, add_req, new_thread, words
 
 
 @dataclass

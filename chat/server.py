@@ -55,7 +55,7 @@ from pydantic import TypeAdapter
 from . import models
 from .agents import QUICK_REPLY_ACTION, agent_for, build_agent
 from .context import RequestContext
-from .store import DjangoAttachmentStore, DjangoStore, new_id
+from .store import DjangoAttachmentStore, DjangoStore
 
 logger = logging.getLogger(__name__)
 
@@ -338,5 +338,3 @@ def get_server() -> ChatServer:
         _server = ChatServer()
     return _server
 
-
-__all__ = ["ChatServer", "get_server", "REQUEST_ADAPTER", "title_from_text", "new_id"]

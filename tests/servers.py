@@ -77,7 +77,8 @@ def live_server(tmp_path: Path, *, server: str = "uvicorn", **overrides: str) ->
                 break
             except httpx.TransportError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{server} did not start: {(tmp_path / f'{server}.log').read_text()[-2000:]}")
+                    log_text = (tmp_path / f"{server}.log").read_text()[-2000:]
+                    raise RuntimeError(f"{server} did not start: {log_text}") from None
                 time.sleep(0.1)
         yield LiveServer(url=url, database=database, env=env)
     finally:
