@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "servestatic",  # its configuration checks
     "django_vite",
     "chat",
 ]
@@ -99,7 +100,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+# Fixed to UTC: the ChatKit SDK stamps streamed items with a naive
+# datetime.now(), which Django's TIME_ZONE makes local time; in UTC the
+# store and the browser read those stamps correctly.
+TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
