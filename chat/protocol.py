@@ -21,12 +21,13 @@ from chatkit.types import (
     ThreadsCustomActionReq,
     ThreadsRetryAfterItemReq,
     ThreadsSyncCustomActionReq,
+    ThreadMetadata,
 )
 from pydantic import ValidationError
 
 from . import models
 from .context import RequestContext
-from .server import REQUEST_ADAPTER
+from .server import REQUEST_ADAPTER, refusal_for
 
 
 class BadRequest(Exception):
@@ -49,12 +50,10 @@ class CheckedRequest:
 
     Attributes:
         request: the SDK request object.
-        thread_status: the status ``type`` of the thread it names, or ``None``.
         thread_refusal: the status reason text for a locked/closed thread.
     """
 
     request: ChatKitReq
-    thread_status: str | None = None
     thread_refusal: str | None = None
 
 
@@ -95,7 +94,7 @@ def check_request(request: ChatKitReq, context: RequestContext) -> CheckedReques
     """
     params = getattr(request, "params", None)
     thread_id = getattr(params, "thread_id", None)
-    status = refusal = None
+    refusal = None
     if thread_id is not None:
         row = (
             models.Thread.objects.filter(id=thread_id, owner=context.owner)
@@ -106,10 +105,8 @@ def check_request(request: ChatKitReq, context: RequestContext) -> CheckedReques
             raise NotFoundError(f"Thread {thread_id} not found")
         context.owned_threads.add(thread_id)
         context.prefetched_threads[thread_id] = row[1]
-        status = row[0]
-        if status != "active":
-            reason = (row[1].get("status") or {}).get("reason")
-            refusal = f"This thread is {status}" + (f": {reason}" if reason else ".")
+        if row[0] != "active":  # only then is the JSON worth validating here
+            refusal = refusal_for(ThreadMetadata.model_validate(row[1]))
 
     item_ids = _item_ids(request)
     if item_ids:
@@ -146,7 +143,7 @@ def check_request(request: ChatKitReq, context: RequestContext) -> CheckedReques
                 "The thread has no pending client tool call to answer.", code="no_pending_tool_call"
             )
 
-    return CheckedRequest(request=request, thread_status=status, thread_refusal=refusal)
+    return CheckedRequest(request=request, thread_refusal=refusal)
 
 
 def _item_ids(request: ChatKitReq) -> list[str]:

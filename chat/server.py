@@ -273,8 +273,9 @@ class ChatServer(ChatKitServer[RequestContext]):
         Returns the updated widget item (saved). Raises ``ValueError`` for an
         unknown action or a missing widget; the view answers 400.
         """
-        if refusal_for(thread):
-            raise ValueError(refusal_for(thread))
+        refusal = refusal_for(thread)
+        if refusal:
+            raise ValueError(refusal)
         if action.type != "chat.dismiss" or sender is None:
             raise ValueError(f"Unknown sync action {action.type!r} (or no widget sent it).")
         root = sender.widget.model_dump(exclude_none=True)
