@@ -42,7 +42,8 @@ def seed(sizes: list[int]) -> dict:
 
     from chat import models
     from chat.context import ANON_SESSION_KEY
-    from chat.store import dump_item, dump_thread, item_text, new_id
+    from chat.store import dump_item, dump_thread, new_id
+    from chat.threads import item_text
 
     token = secrets.token_urlsafe(18)
     owner = f"anon:{token}"

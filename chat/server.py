@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -26,13 +25,11 @@ from agents import Model, RunConfig, Runner
 from agents.models.fake_id import FAKE_RESPONSES_ID
 from asgiref.sync import sync_to_async
 from chatkit.actions import Action
-from chatkit.agents import AgentContext, ThreadItemConverter, stream_agent_response
+from chatkit.agents import AgentContext, stream_agent_response
 from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
 from chatkit.store import NotFoundError
 from chatkit.types import (
-    AssistantMessageItem,
-    Attachment,
     ChatKitReq,
     FeedbackKind,
     InferenceOptions,
@@ -44,69 +41,20 @@ from chatkit.types import (
     ThreadMetadata,
     ThreadStreamEvent,
     UserMessageItem,
-    UserMessageTagContent,
     UserMessageTextContent,
     WidgetItem,
     is_streaming_req,
 )
 from django.conf import settings
-from pydantic import TypeAdapter
 
 from . import models
 from .agents import QUICK_REPLY_ACTION, agent_for, build_agent
 from .context import RequestContext
+from .converter import ChatConverter
 from .store import DjangoAttachmentStore, DjangoStore
+from .threads import refusal_for, title_from_text
 
 logger = logging.getLogger(__name__)
-
-# Built once per process; the SDK's process() builds one per request (~2 ms).
-REQUEST_ADAPTER: TypeAdapter[ChatKitReq] = TypeAdapter(ChatKitReq)
-
-TITLE_MAX_CHARS = 60
-
-
-def title_from_text(text: str) -> str | None:
-    """A short thread title from a first message: its first line, cut at a word.
-
-    Returns ``None`` for blank text. At most ``TITLE_MAX_CHARS`` characters.
-    """
-    line = next((ln for ln in text.strip().splitlines() if ln.strip()), "")
-    line = re.sub(r"\s+", " ", line).strip().strip("#*>`_ ")
-    if not line:
-        return None
-    if len(line) <= TITLE_MAX_CHARS:
-        return line
-    cut = line[: TITLE_MAX_CHARS - 1].rsplit(" ", 1)[0]
-    return cut.rstrip(",.;:-") + "…"
-
-
-def refusal_for(thread: ThreadMetadata) -> str | None:
-    """The reason a thread refuses new turns, or ``None`` when it is active."""
-    status = thread.status
-    if status.type == "active":
-        return None
-    reason = getattr(status, "reason", None)
-    return f"This thread is {status.type}" + (f": {reason}" if reason else ".")
-
-
-class ChatConverter(ThreadItemConverter):
-    """Thread items to model input, with the fixes our models need.
-
-    * Earlier assistant text goes as a plain string: Chat Completions servers
-      reject the default ``output_text`` parts on the second turn.
-    * Attachments and @-tags (the SDK raises ``NotImplementedError``) become
-      short text parts naming them.
-    """
-
-    async def assistant_message_to_input(self, item: AssistantMessageItem):
-        return {"role": "assistant", "content": "".join(part.text for part in item.content)}
-
-    async def attachment_to_message_content(self, attachment: Attachment):
-        return {"type": "input_text", "text": f"[Attached file: {attachment.name} ({attachment.mime_type})]"}
-
-    async def tag_to_message_content(self, tag: UserMessageTagContent):
-        return {"type": "input_text", "text": f"[Tagged: {tag.text}]"}
-
 
 class _FakeIdRewriter:
     """Give ``__fake_id__`` assistant items a real store id, the same one on every event."""
@@ -146,6 +94,8 @@ class ChatServer(ChatKitServer[RequestContext]):
 
     async def process(self, request: str | bytes | bytearray, context: RequestContext):
         """Parse with the process-wide adapter, then dispatch (see :meth:`process_request`)."""
+        from .protocol import REQUEST_ADAPTER
+
         return await self.process_request(REQUEST_ADAPTER.validate_json(request), context)
 
     async def process_request(

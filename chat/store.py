@@ -44,6 +44,7 @@ from pydantic import TypeAdapter
 
 from . import models
 from .context import RequestContext
+from .threads import item_text
 
 # Built once per process: building a TypeAdapter costs milliseconds.
 ITEM_ADAPTER: TypeAdapter[ThreadItem] = TypeAdapter(ThreadItem)
@@ -71,21 +72,6 @@ def aware(value: datetime) -> datetime:
     if timezone.is_naive(value):
         return timezone.make_aware(value)
     return value
-
-
-def item_text(item: ThreadItem) -> str:
-    """The plain text of an item, for search and the admin's transcript ("" if none)."""
-    match item.type:
-        case "user_message":
-            return " ".join(part.text for part in item.content if part.type == "input_text")
-        case "assistant_message":
-            return "\n".join(part.text for part in item.content)
-        case "widget":
-            return item.copy_text or item.content or ""
-        case "hidden_context_item" | "sdk_hidden_context":
-            return str(item.content)
-        case _:
-            return ""
 
 
 def dump_item(item: ThreadItem) -> dict[str, Any]:
