@@ -14,20 +14,19 @@ from asgiref.sync import sync_to_async
 from chatkit.server import StreamingResult
 from chatkit.store import NotFoundError
 from chatkit.types import ErrorEvent, is_streaming_req
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from .conf import app_settings
 from .context import RequestContext, request_context
 from .protocol import BadRequest, CheckedRequest, check_request, parse_request
 from .server import get_server
 
 logger = logging.getLogger(__name__)
-
-CHATKIT_CDN_URL = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js"
 
 SSE_HEADERS = {
     "Cache-Control": "no-cache",
@@ -53,13 +52,29 @@ def index(request):
     """
     request_context(request)  # an anonymous visitor's owner exists before the app's first requests
     config = {
-        "apiUrl": "/chatkit",
-        "domainKey": settings.CHATKIT_DOMAIN_KEY,
-        "ui": settings.CHATKIT_UI,
-        "cdnUrl": CHATKIT_CDN_URL,
-        "loadTimeoutMs": 4000,
+        "apiUrl": reverse("chat:chatkit"),
+        "domainKey": app_settings.CHATKIT_DOMAIN_KEY,
+        "ui": app_settings.CHATKIT_UI,
+        "cdnUrl": app_settings.CHATKIT_CDN_URL,
+        "loadTimeoutMs": app_settings.CHATKIT_CDN_TIMEOUT_MS,
+        "models": model_choices(),
     }
     return render(request, "chat/index.html", {"chatkit_config": config})
+
+
+def model_choices() -> list[dict]:
+    """The models a user may pick, for the page: ``[{"id": spec, "label": str, "default": bool}]``.
+
+    ``CHATKIT_MODELS`` lists them (each ``{"id": "<CHATKIT_MODEL spec>", "label": "..."}``);
+    the configured model is always among them; with it alone the UIs show no picker.
+    """
+    default = app_settings.CHATKIT_MODEL
+    entries = list(app_settings.CHATKIT_MODELS)
+    if default not in [e["id"] for e in entries]:  # the configured model is always offered
+        entries.insert(0, {"id": default, "label": default})
+    return [
+        {"id": e["id"], "label": e.get("label") or e["id"], "default": e["id"] == default} for e in entries
+    ]
 
 
 async def chatkit(request):
@@ -72,7 +87,7 @@ async def chatkit(request):
     """
     if request.method != "POST":
         return error_response(405, "method_not_allowed", "Use POST.", Allow="POST")
-    limit = settings.CHATKIT_MAX_REQUEST_BYTES
+    limit = app_settings.CHATKIT_MAX_REQUEST_BYTES
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -150,6 +165,6 @@ def _frame(event: ErrorEvent) -> bytes:
 
 def csrf_failure(request, reason=""):
     """``CSRF_FAILURE_VIEW``: JSON for ``/chatkit``, Django's page elsewhere."""
-    if request.path.startswith("/chatkit"):
+    if request.path.startswith(reverse("chat:chatkit")):
         return error_response(403, "csrf_failed", f"CSRF verification failed: {reason}. Send X-CSRFToken.")
     return django_csrf_failure(request, reason=reason)
