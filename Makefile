@@ -1,6 +1,8 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run   - install everything, build the frontend, migrate, start runserver
-#   make test  - the same install, then the whole test suite
+#   make test  - the same install, then the whole test suite (SQLite)
+#   make test-postgres - the whole suite again on PostgreSQL and Redis (scripts/with-services)
+#   make serve - production: collectstatic, migrate, uvicorn with several workers
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +12,7 @@ STAMP := .make
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install frontend chromium migrate bench clean
+.PHONY: run test test-postgres serve lint install frontend chromium migrate bench clean
 
 install: $(STAMP)/python
 
@@ -45,6 +47,10 @@ run: install frontend migrate
 
 test: install frontend chromium lint
 	$(PY) -m pytest
+
+# PostgreSQL and Redis from Debian's packages, started on 127.0.0.1 for this run only.
+test-postgres: install frontend chromium
+	scripts/with-services $(PY) -m pytest
 
 # Lint: ruff on the Python code (the frontend's ESLint runs under pytest with vitest).
 lint: install

@@ -56,3 +56,21 @@ def _echo_by_default(settings):
     """Tests answer with the offline echo model unless they install another one."""
     settings.CHATKIT_MODEL = "echo"
     settings.CHATKIT_ECHO_DELAY = 0.0
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database; on PostgreSQL, its pooled sessions end before it is dropped.
+
+    Worker threads (``sync_to_async``) keep pooled connections of their own
+    that no request end returns, and PostgreSQL won't drop a database in use.
+    """
+    yield
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )

@@ -6,3 +6,11 @@ from chatproject.settings import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CHATKIT_MODEL = "echo"
 CHATKIT_ECHO_DELAY = 0.0
+
+# On Redis (REDIS_URL), this test run's keys and groups are its own.
+if REDIS_URL:  # noqa: F405
+    import os
+
+    REDIS_PREFIX = f"test-{os.getpid()}"
+    CACHES["default"]["KEY_PREFIX"] = REDIS_PREFIX  # noqa: F405
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = REDIS_PREFIX  # noqa: F405

@@ -49,6 +49,23 @@ def test_changelist_lists_and_searches_threads(admin_client, conversation):
     assert "Trip to Lisbon" not in admin_client.get(url, {"status__exact": "locked"}).content.decode()
 
 
+def test_item_search_matches_words_of_the_text_and_exact_ids(admin_client, conversation):
+    thread, items = conversation
+    url = reverse("admin:chat_item_changelist")
+
+    def found(query: str) -> set[str]:
+        page = admin_client.get(url, {"q": query}).content.decode()
+        return {item.id for item in items if item.id in page}
+
+    assert found("alfama") == {items[0].id}  # any case
+    assert found("eat alfama") == {items[0].id}  # every word
+    assert found('"should I eat"') == {items[0].id}  # a quoted phrase
+    assert found("eat porto") == set()
+    assert found(items[1].id) == {items[1].id}
+    assert found(thread.id) == {item.id for item in items}
+    assert found(items[1].id[:-1]) == set()  # ids match exactly, not as text
+
+
 def test_thread_page_shows_the_transcript(admin_client, conversation):
     thread, items = conversation
     seq = models.Thread.objects.get(id=thread.id).seq

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 
 import httpx
@@ -17,11 +16,6 @@ def chatkit_client(url: str) -> httpx.Client:
     client = httpx.Client(base_url=url, timeout=30, headers={"X-CSRFToken": CSRF_TOKEN})
     client.cookies.set("csrftoken", CSRF_TOKEN)
     return client
-
-
-def rows(database, sql, *args):
-    with sqlite3.connect(database) as conn:
-        return conn.execute(sql, args).fetchall()
 
 
 @pytest.mark.parametrize("server", ["uvicorn", "runserver"])
@@ -53,13 +47,14 @@ def test_disconnect_saves_the_partial_answer(tmp_path, server):
 
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            kinds = rows(live.database, "select type, data from chat_item where thread_id = ? order by seq", thread_id)
+            kinds = live.query("select type, data from chat_item where thread_id = %s order by seq", thread_id)
             if any(kind == "sdk_hidden_context" for kind, _ in kinds):
                 break
             time.sleep(0.2)
         types = [kind for kind, _ in kinds]
         assert types == ["user_message", "assistant_message", "sdk_hidden_context"], types
-        partial = json.loads(kinds[1][1])["content"][0]["text"]
+        stored = kinds[1][1]  # text on SQLite, already decoded (jsonb) on PostgreSQL
+        partial = (json.loads(stored) if isinstance(stored, str) else stored)["content"][0]["text"]
         assert partial.startswith("word0 word1") and len(partial.split()) < 40
 
         # The next turn is answered normally and the model's input carries the interruption.
@@ -69,5 +64,5 @@ def test_disconnect_saves_the_partial_answer(tmp_path, server):
             headers={"Content-Type": "application/json"},
         ).text
         assert '"type":"thread.item.done"' in events
-        types = [kind for (kind,) in rows(live.database, "select type from chat_item where thread_id = ? order by seq", thread_id)]
+        types = [kind for (kind,) in live.query("select type from chat_item where thread_id = %s order by seq", thread_id)]
         assert types[-2:] == ["user_message", "assistant_message"]
