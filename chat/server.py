@@ -30,6 +30,7 @@ from chatkit.agents import AgentContext, stream_agent_response
 from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
 from chatkit.types import (
+    AssistantMessageItem,
     ChatKitReq,
     FeedbackKind,
     ProgressUpdateEvent,
@@ -45,7 +46,7 @@ from chatkit.types import (
     is_streaming_req,
 )
 
-from . import compat
+from . import compat, live
 from .actions import ActionContext, find_action
 from .agents import agent_for, build_agent
 from .conf import app_settings
@@ -113,7 +114,9 @@ class ChatServer(ChatKitServer[RequestContext]):
         Lets the view parse and check a request once, before any streaming.
         """
         if is_streaming_req(request):
-            return StreamingResult(compat.process_streaming(self, request, context))
+            # Every other connection watching the thread sees the turn too (chat.live).
+            thread_id = getattr(request.params, "thread_id", None)
+            return StreamingResult(live.relayed(compat.process_streaming(self, request, context), thread_id))
         return NonStreamingResult(await compat.process_non_streaming(self, request, context))
 
     # --- respond -------------------------------------------------------------
@@ -191,6 +194,15 @@ class ChatServer(ChatKitServer[RequestContext]):
             if not result.is_complete:
                 result.cancel()  # stops the model (and frees the local one) on any early exit
             await events.aclose()
+
+    async def handle_stream_cancelled(
+        self, thread: ThreadMetadata, pending_items: list[ThreadItem], context: RequestContext
+    ) -> None:
+        """The SDK's handling (save the partial answer), then the saved answer to the thread's watchers."""
+        await super().handle_stream_cancelled(thread, pending_items, context)
+        for item in pending_items:
+            if isinstance(item, AssistantMessageItem) and any(part.text.strip() for part in item.content):
+                await live.publish_item_done(thread.id, item)
 
     # --- actions -------------------------------------------------------------
 

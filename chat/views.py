@@ -17,12 +17,13 @@ from chatkit.types import ErrorEvent, is_streaming_req
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from .conf import app_settings
 from .context import RequestContext, request_context
+from .routing import LIVE_PATH
 from .protocol import BadRequest, CheckedRequest, check_request, parse_request
 from .server import get_server
 
@@ -53,6 +54,7 @@ def index(request):
     request_context(request)  # an anonymous visitor's owner exists before the app's first requests
     config = {
         "apiUrl": reverse("chat:chatkit"),
+        "liveUrl": get_script_prefix() + LIVE_PATH,  # the live-thread WebSocket (chat.routing)
         "domainKey": app_settings.CHATKIT_DOMAIN_KEY,
         "ui": app_settings.CHATKIT_UI,
         "cdnUrl": app_settings.CHATKIT_CDN_URL,

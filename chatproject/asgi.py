@@ -1,4 +1,9 @@
-"""ASGI entry point: ``manage.py runserver`` (daphne) and uvicorn both serve this."""
+"""ASGI entry point: ``manage.py runserver`` (daphne), uvicorn and ``make serve`` all serve this.
+
+HTTP goes to Django; WebSockets (the live threads, :mod:`chat.routing`) go to
+Channels, through the session and auth middleware (the same owner as
+``/chatkit``) and an origin check against ``ALLOWED_HOSTS``.
+"""
 
 import os
 
@@ -6,4 +11,18 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatproject.settings")
 
-application = get_asgi_application()
+# Django first: it sets up the apps the WebSocket routes import.
+django_application = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from chat.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_application,
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)

@@ -1,0 +1,104 @@
+"""Live threads over the real ASGI app: the owner's other connections see a turn as it is written.
+
+The WebSocket runs through ``chatproject.asgi`` (Channels' router, session and
+auth middleware, origin check) with Channels' ``WebsocketCommunicator``; the
+turns go through ``POST /chatkit`` as usual. Another owner's socket is refused
+and gets nothing.
+"""
+
+from __future__ import annotations
+
+import pytest
+from channels.testing import WebsocketCommunicator
+
+from chat.live import RELAYED
+from tests.helpers import user_input
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def socket_of(client) -> WebsocketCommunicator:
+    """A connected live socket with ``client``'s cookies (so the same owner)."""
+    from chatproject.asgi import application
+
+    await client.http.get("/")  # the page mints the anonymous owner into the session
+    cookie = "; ".join(f"{name}={value}" for name, value in client.http.cookies.items())
+    communicator = WebsocketCommunicator(
+        application, "/chatkit/live", headers=[(b"cookie", cookie.encode()), (b"origin", b"http://testserver")]
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def drain(communicator, until: str = "thread.item.done", role: str = "assistant_message") -> list[dict]:
+    """Events received until the ``until`` event of a ``role`` item."""
+    events = []
+    while True:
+        message = await communicator.receive_json_from(timeout=5)
+        assert message["type"] == "event", message
+        events.append(message["event"])
+        event = message["event"]
+        if event["type"] == until and event.get("item", {}).get("type") == role:
+            return events
+
+
+async def test_the_owners_other_socket_sees_the_turn_and_another_owner_nothing(make_client):
+    alice, mallory = make_client(), make_client()
+    alice_socket, mallory_socket = await socket_of(alice), await socket_of(mallory)
+    thread_id, _ = await alice.new_thread("first")
+
+    await alice_socket.send_json_to({"type": "subscribe", "thread_id": thread_id})
+    assert await alice_socket.receive_json_from(timeout=5) == {"type": "subscribed", "thread_id": thread_id}
+    await mallory_socket.send_json_to({"type": "subscribe", "thread_id": thread_id})
+    refused = await mallory_socket.receive_json_from(timeout=5)
+    assert refused["type"] == "error" and refused["error"]["code"] == "not_found"
+
+    streamed = await alice.stream("threads.add_user_message", thread_id=thread_id, input=user_input("watch this answer"))
+    watched = await drain(alice_socket)
+    assert watched == [e for e in streamed if e["type"] in RELAYED]
+    kinds = [e["type"] for e in watched]
+    assert watched[0]["type"] == "thread.item.done" and watched[0]["item"]["type"] == "user_message"
+    assert "thread.item.added" in kinds and "thread.item.updated" in kinds  # the answer streams in
+    assert watched[-1]["item"]["content"][0]["text"].startswith("watch this answer")
+    assert await mallory_socket.receive_nothing(timeout=0.3)
+
+    await alice_socket.disconnect()
+    await mallory_socket.disconnect()
+
+
+async def test_switching_threads_stops_the_old_ones_events(make_client):
+    alice = make_client()
+    socket = await socket_of(alice)
+    first, _ = await alice.new_thread("one")
+    second, _ = await alice.new_thread("two")
+    await socket.send_json_to({"type": "subscribe", "thread_id": first})
+    await socket.receive_json_from(timeout=5)
+    await socket.send_json_to({"type": "subscribe", "thread_id": second})
+    assert (await socket.receive_json_from(timeout=5))["thread_id"] == second
+
+    await alice.stream("threads.add_user_message", thread_id=first, input=user_input("not watched"))
+    assert await socket.receive_nothing(timeout=0.3)
+    await alice.stream("threads.add_user_message", thread_id=second, input=user_input("watched"))
+    assert (await drain(socket))[-1]["item"]["thread_id"] == second
+    await socket.send_json_to({"type": "unsubscribe"})
+    await alice.stream("threads.add_user_message", thread_id=second, input=user_input("no longer"))
+    assert await socket.receive_nothing(timeout=0.3)
+    await socket.disconnect()
+
+
+async def test_bad_messages_get_a_json_error(make_client):
+    socket = await socket_of(make_client())
+    for bad in ("not json", '{"type": "dance"}', '{"type": "subscribe"}', '{"type": "subscribe", "thread_id": "thr_nope"}'):
+        await socket.send_to(text_data=bad)
+        answer = await socket.receive_json_from(timeout=5)
+        assert answer["type"] == "error" and answer["error"]["code"] in ("bad_request", "not_found"), bad
+    await socket.disconnect()
+
+
+async def test_another_sites_page_cannot_open_the_socket(client):
+    from chatproject.asgi import application
+
+    communicator = WebsocketCommunicator(application, "/chatkit/live", headers=[(b"origin", b"https://evil.example")])
+    connected, _ = await communicator.connect()
+    assert not connected
