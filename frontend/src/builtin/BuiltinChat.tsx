@@ -10,6 +10,7 @@ import { ThreadHeader } from "./ThreadHeader";
 import { ThreadList } from "./ThreadList";
 import { ThreadView } from "./ThreadView";
 import { useConversation } from "./useConversation";
+import { useLiveThread } from "./useLiveThread";
 import { useThreadList } from "./useThreadList";
 
 export function BuiltinChat({ config }: { config: PageConfig }) {
@@ -22,6 +23,7 @@ export function BuiltinChat({ config }: { config: PageConfig }) {
   const list = useThreadList(client);
   const convo = useConversation(client, { onThread: list.upsert });
   const { state } = convo;
+  useLiveThread(config.liveUrl, state.thread?.id ?? null, convo.applyLive);
 
   useEffect(() => {
     void list.reload();

@@ -33,6 +33,22 @@ export function useConversation(
     }
   }, []);
 
+  const stateRef = useRef(state);
+  stateRef.current = state;
+
+  /** An event of the open thread written by another connection (protocol/live.ts). */
+  const applyLive = useCallback(
+    (threadId: string, event: ThreadStreamEvent) => {
+      const now = stateRef.current;
+      // Our own stream already brings its events; a loading thread gets them from the list.
+      if (now.streaming || now.loading || now.thread?.id !== threadId) return;
+      // A client tool is the requesting tab's to run, not every watcher's.
+      if ((event.type === "thread.item.done" || event.type === "thread.item.added") && event.item.type === "client_tool_call") return;
+      onEvent(event);
+    },
+    [onEvent],
+  );
+
   /** Runs one streaming request; returns false if it failed before or during the stream. */
   const runStream = useCallback(
     async (request: req.StreamingRequest, truncateAfter?: string): Promise<boolean> => {
@@ -184,7 +200,7 @@ export function useConversation(
 
   useEffect(() => () => abortRef.current?.abort(), []);
 
-  return { state, open, loadEarlier, send, stop, retry, sendFeedback, action, rename, remove, dismissError };
+  return { state, applyLive, open, loadEarlier, send, stop, retry, sendFeedback, action, rename, remove, dismissError };
 }
 
 export type Conversation = ReturnType<typeof useConversation>;
