@@ -42,6 +42,10 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py ensure_dev_superuser
 
+# Production: DEBUG off, SECRET_KEY required; see the README's "Production".
+serve: install frontend
+	PY=$(PY) HOST=$(HOST) PORT=$(PORT) scripts/serve
+
 run: install frontend migrate
 	$(PY) manage.py runserver $(HOST):$(PORT)
 

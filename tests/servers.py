@@ -117,7 +117,7 @@ def live_server(
 
     On ``database_url`` (already migrated) when given, else on a fresh
     database of its own. Raises ``RuntimeError`` if the server doesn't answer
-    within 30 seconds.
+    within 60 seconds.
     """
     with contextlib.ExitStack() as stack:
         if database_url is None:
@@ -139,7 +139,7 @@ def _serve(tmp_path: Path, server: str, database_url: str, overrides: dict[str, 
     process = subprocess.Popen(commands[server], cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # a loaded CI machine starts slowly
         while True:
             try:
                 httpx.get(url + "/admin/login/", timeout=1)
