@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from channels.layers import get_channel_layer
 from chatkit.types import ThreadItem, ThreadItemDoneEvent
@@ -65,11 +65,21 @@ async def publish_item_done(thread_id: str, item: ThreadItem) -> None:
     await publish(thread_id, event.model_dump_json(by_alias=True, exclude_none=True, context={"exclude_metadata": True}))
 
 
-async def relayed(frames: AsyncIterator[bytes], thread_id: str | None) -> AsyncIterator[bytes]:
+# The events the SDK sends right after writing to the store (chatkit 1.6, _process_events).
+WRITTEN = frozenset({"thread.updated", "thread.item.done", "thread.item.replaced", "thread.item.removed"})
+
+
+async def relayed(
+    frames: AsyncIterator[bytes],
+    thread_id: str | None,
+    after_write: Callable[[], Awaitable[None]] | None = None,
+) -> AsyncIterator[bytes]:
     """Pass a turn's SSE frames (``b"data: {json}\\n\\n"``) through, publishing the relayed ones.
 
     ``thread_id`` is the thread of the request, or ``None`` for
     ``threads.create`` (then it is read from the ``thread.created`` event).
+    ``after_write`` is awaited after each event that followed a store write
+    (:data:`WRITTEN`), e.g. to hand a pooled connection back (:mod:`chat.db`).
     """
     async for frame in frames:
         if frame.startswith(b"data: "):
@@ -79,6 +89,8 @@ async def relayed(frames: AsyncIterator[bytes], thread_id: str | None) -> AsyncI
                 thread_id = json.loads(text)["thread"]["id"]
             elif kind in RELAYED and thread_id:
                 await publish(thread_id, text)
+            if after_write is not None and kind in WRITTEN:
+                await after_write()
         yield frame
 
 

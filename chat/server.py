@@ -46,7 +46,7 @@ from chatkit.types import (
     is_streaming_req,
 )
 
-from . import compat, live
+from . import compat, db, live
 from .actions import ActionContext, find_action
 from .agents import agent_for, build_agent
 from .conf import app_settings
@@ -116,7 +116,10 @@ class ChatServer(ChatKitServer[RequestContext]):
         if is_streaming_req(request):
             # Every other connection watching the thread sees the turn too (chat.live).
             thread_id = getattr(request.params, "thread_id", None)
-            return StreamingResult(live.relayed(compat.process_streaming(self, request, context), thread_id))
+            # A pooled connection goes back to the pool after each write, not at the stream's end (chat.db).
+            after_write = sync_to_async(db.release_connection) if db.pooled() else None
+            frames = compat.process_streaming(self, request, context)
+            return StreamingResult(live.relayed(frames, thread_id, after_write))
         return NonStreamingResult(await compat.process_non_streaming(self, request, context))
 
     # --- respond -------------------------------------------------------------
@@ -160,6 +163,8 @@ class ChatServer(ChatKitServer[RequestContext]):
         if getattr(agent.model, "is_busy", lambda: False)():
             yield ProgressUpdateEvent(icon="clock", text="Waiting for the local model: another answer is being written…")
 
+        if db.pooled():  # don't keep a pooled connection borrowed while the model writes (chat.db)
+            await sync_to_async(db.release_connection)()
         agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
         result = Runner.run_streamed(
             agent,
