@@ -13,7 +13,6 @@ is its KV cache and compute buffers.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time

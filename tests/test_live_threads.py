@@ -8,6 +8,8 @@ and gets nothing.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from channels.testing import WebsocketCommunicator
 
@@ -102,3 +104,27 @@ async def test_another_sites_page_cannot_open_the_socket(client):
     communicator = WebsocketCommunicator(application, "/chatkit/live", headers=[(b"origin", b"https://evil.example")])
     connected, _ = await communicator.connect()
     assert not connected
+
+
+def test_runserver_serves_the_live_socket(tmp_path):
+    # `manage.py runserver` is daphne's (INSTALLED_APPS): it routes WebSockets through chatproject.asgi
+    # too. (uvicorn's: the browser and scale-out tests.)
+    import asyncio
+
+    import httpx
+    import websockets
+
+    from tests.servers import live_server
+
+    with live_server(tmp_path, server="runserver") as live:
+        cookie = "; ".join(f"{k}={v}" for k, v in httpx.get(live.url + "/").cookies.items())
+
+        async def ask() -> dict:
+            async with websockets.connect(
+                live.url.replace("http://", "ws://") + "/chatkit/live", additional_headers={"Cookie": cookie, "Origin": live.url}
+            ) as socket:
+                await socket.send('{"type": "subscribe", "thread_id": "thr_someone_elses"}')
+                return json.loads(await socket.recv())
+
+        answer = asyncio.run(ask())
+    assert answer["type"] == "error" and answer["error"]["code"] == "not_found"
