@@ -131,7 +131,7 @@ async def test_closing_the_stream_aborts_generation():
     await stream.aclose()
     assert not model.is_busy()
     # The worker thread stops at the next token and frees the runtime.
-    deadline = time.perf_counter() + 5
+    deadline = time.perf_counter() + 30  # generous: a shared, loaded machine decodes slowly
     while model._run_lock.locked() and time.perf_counter() < deadline:
         await asyncio.sleep(0.01)
     assert not model._run_lock.locked()
