@@ -18,9 +18,11 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from . import models
 from .context import RequestContext, request_context
 from .protocol import BadRequest, CheckedRequest, check_request, parse_request
 from .server import get_server
@@ -51,15 +53,55 @@ def index(request):
     ``ensure_csrf_cookie`` sets ``csrftoken``; the frontend sends it back as
     ``X-CSRFToken`` on every ``POST /chatkit``.
     """
-    request_context(request)  # an anonymous visitor's owner exists before the app's first requests
+    context = request_context(request)  # an anonymous visitor's owner exists before the app's first requests
+    linked = request.GET.get("thread")
     config = {
         "apiUrl": "/chatkit",
+        "feedbackUrl": reverse("chatkit-feedback"),
         "domainKey": settings.CHATKIT_DOMAIN_KEY,
         "ui": settings.CHATKIT_UI,
         "cdnUrl": CHATKIT_CDN_URL,
         "loadTimeoutMs": 4000,
+        "models": page_models(),
+        "greeting": settings.CHATKIT_GREETING,
+        "startPrompts": settings.CHATKIT_START_PROMPTS,
+        # A ?thread= link to a thread that isn't this owner's: the page says so at
+        # once and drops the parameter, instead of asking /chatkit and waiting.
+        "missingThread": bool(linked) and not models.Thread.objects.filter(id=linked, owner=context.owner).exists(),
     }
     return render(request, "chat/index.html", {"chatkit_config": config})
+
+
+def page_models() -> list[dict]:
+    """The models a user may pick, for the page config: ``[{"id", "label", "default"}]``.
+
+    ``settings.CHATKIT_MODELS`` (``[{"id": spec, "label": str}]``), or
+    ``CHATKIT_MODEL`` alone when it is empty; the entry for ``CHATKIT_MODEL``
+    (else the first) is the default. The UIs show a picker only for two or more.
+    """
+    listed = [dict(m) for m in settings.CHATKIT_MODELS] or [{"id": settings.CHATKIT_MODEL}]
+    default = next((m["id"] for m in listed if m["id"] == settings.CHATKIT_MODEL), listed[0]["id"])
+    return [{"id": m["id"], "label": m.get("label") or m["id"], "default": m["id"] == default} for m in listed]
+
+
+def feedback(request):
+    """``GET /chatkit/feedback?thread_id=…``: the owner's past feedback on that thread.
+
+    Answers ``{"feedback": {item_id: "positive" | "negative"}}``. The protocol's
+    items carry no feedback, so the built-in client asks here after a reload.
+    A thread that isn't the requester's (or doesn't exist) is a 404 JSON error,
+    like everywhere else (docs/architecture.md, "Security model").
+    """
+    if request.method != "GET":
+        return error_response(405, "method_not_allowed", "Use GET.", Allow="GET")
+    thread_id = request.GET.get("thread_id", "")
+    if not thread_id:
+        return error_response(400, "missing_thread_id", "Give the thread as ?thread_id=…")
+    owner = request_context(request).owner
+    if not models.Thread.objects.filter(id=thread_id, owner=owner).exists():
+        return error_response(404, "not_found", "This chat doesn't exist or isn't yours.")
+    rows = models.Feedback.objects.filter(thread_id=thread_id, owner=owner).values_list("item_id", "kind")
+    return JsonResponse({"feedback": dict(rows)})
 
 
 async def chatkit(request):

@@ -170,6 +170,20 @@ OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
 # "chatkit" (always the official UI) or "builtin" (always ours).
 CHATKIT_UI = env.str("CHATKIT_UI", default="auto")
 CHATKIT_DOMAIN_KEY = env.str("CHATKIT_DOMAIN_KEY", default="domain_pk_localhost_dev")
+# The models a user may pick, as JSON: [{"id": "<CHATKIT_MODEL spec>", "label": "Shown name"}].
+# Empty: CHATKIT_MODEL alone, and no picker shows.
+CHATKIT_MODELS = env.json("CHATKIT_MODELS", default=[])
+# The start screen of both UIs. A prompt with "theme" shows only in that theme.
+CHATKIT_GREETING = env.str("CHATKIT_GREETING", default="What can I help you with?")
+CHATKIT_START_PROMPTS = env.json(
+    "CHATKIT_START_PROMPTS",
+    default=[
+        {"label": "Explain a concept", "prompt": "Explain how server-sent events work, briefly.", "icon": "lightbulb"},
+        {"label": "Draft a note", "prompt": "Draft a short, friendly note to my team about Friday's release.", "icon": "write"},
+        {"label": "Switch to dark mode", "prompt": "Switch the theme to dark.", "icon": "sparkle", "theme": "light"},
+        {"label": "Switch to light mode", "prompt": "Switch the theme to light.", "icon": "sparkle", "theme": "dark"},
+    ],
+)
 
 LOGGING = {
     "version": 1,

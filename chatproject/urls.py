@@ -8,5 +8,6 @@ from chat import views
 urlpatterns = [
     path("", views.index, name="index"),
     path("chatkit", views.chatkit, name="chatkit"),
+    path("chatkit/feedback", views.feedback, name="chatkit-feedback"),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,90 @@
+"""The chat page's config and the feedback endpoint, through the real ASGI app."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from chat.threads import title_from_text
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def page_config(client, query: str = "") -> dict:
+    page = await client.http.get("/" + query)
+    assert page.status_code == 200
+    found = re.search(r'<script id="chatkit-config" type="application/json">(.*?)</script>', page.text, re.S)
+    assert found, page.text[:500]
+    return json.loads(found.group(1))
+
+
+async def test_one_model_alone_by_default(client, settings):
+    settings.CHATKIT_MODELS = []
+    config = await page_config(client)
+    assert config["models"] == [{"id": "echo", "label": "echo", "default": True}]
+    assert config["feedbackUrl"] == "/chatkit/feedback"
+
+
+async def test_listed_models_with_the_configured_one_as_default(client, settings):
+    settings.CHATKIT_MODELS = [{"id": "openai:gpt-4.1", "label": "GPT"}, {"id": "echo", "label": "Echo"}]
+    config = await page_config(client)
+    assert config["models"] == [
+        {"id": "openai:gpt-4.1", "label": "GPT", "default": False},
+        {"id": "echo", "label": "Echo", "default": True},
+    ]
+
+
+async def test_greeting_and_prompts_are_settings(client, settings):
+    settings.CHATKIT_GREETING = "Ask the archive"
+    settings.CHATKIT_START_PROMPTS = [{"label": "Find", "prompt": "Find the 1902 letters", "theme": "dark"}]
+    config = await page_config(client)
+    assert config["greeting"] == "Ask the archive"
+    assert config["startPrompts"] == [{"label": "Find", "prompt": "Find the 1902 letters", "theme": "dark"}]
+
+
+async def test_a_thread_link_that_is_not_the_owners_is_flagged(make_client):
+    alice, bob = make_client(), make_client()
+    await alice.http.get("/")
+    thread_id, _ = await alice.new_thread("mine")
+    assert (await page_config(alice, f"?thread={thread_id}"))["missingThread"] is False
+    await bob.http.get("/")
+    assert (await page_config(bob, f"?thread={thread_id}"))["missingThread"] is True
+    assert (await page_config(bob, "?thread=thr_gone"))["missingThread"] is True
+    assert (await page_config(bob))["missingThread"] is False
+
+
+async def test_feedback_comes_back_for_the_owner_only(make_client):
+    alice, bob = make_client(), make_client()
+    await alice.http.get("/")
+    thread_id, events = await alice.new_thread("rate me")
+    answer = next(e["item"]["id"] for e in events if e["type"] == "thread.item.done" and e["item"]["type"] == "assistant_message")
+    await alice.json("items.feedback", thread_id=thread_id, item_ids=[answer], kind="positive")
+    await alice.json("items.feedback", thread_id=thread_id, item_ids=[answer], kind="negative")
+
+    mine = await alice.http.get("/chatkit/feedback", params={"thread_id": thread_id})
+    assert mine.status_code == 200
+    assert mine.json() == {"feedback": {answer: "negative"}}
+
+    await bob.http.get("/")
+    theirs = await bob.http.get("/chatkit/feedback", params={"thread_id": thread_id})
+    assert theirs.status_code == 404
+    assert theirs.json()["error"]["code"] == "not_found"
+    assert (await bob.http.get("/chatkit/feedback", params={"thread_id": "thr_none"})).status_code == 404
+    assert (await bob.http.get("/chatkit/feedback")).status_code == 400
+    assert (await alice.http.post("/chatkit/feedback", params={"thread_id": thread_id})).status_code in (403, 405)
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("**Markdown** is _great_", "Markdown is great"),
+        ("# See [the docs](https://example.com) and `code`", "See the docs and code"),
+        ("- first *point*", "first point"),
+        ("snake_case_name and 2*3*4 stay", "snake_case_name and 2*3*4 stay"),
+        ("---\nAfter a rule", "After a rule"),
+    ],
+)
+def test_titles_are_plain_text(text, title):
+    assert title_from_text(text) == title
