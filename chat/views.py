@@ -16,6 +16,7 @@ from chatkit.store import NotFoundError
 from chatkit.types import ErrorEvent, is_streaming_req
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db.models import OuterRef, Subquery
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -57,7 +58,7 @@ def index(request):
     linked = request.GET.get("thread")
     config = {
         "apiUrl": "/chatkit",
-        "feedbackUrl": reverse("chatkit-feedback"),
+        "itemStateUrl": reverse("chatkit-item-state"),
         "domainKey": settings.CHATKIT_DOMAIN_KEY,
         "ui": settings.CHATKIT_UI,
         "cdnUrl": CHATKIT_CDN_URL,
@@ -84,13 +85,16 @@ def page_models() -> list[dict]:
     return [{"id": m["id"], "label": m.get("label") or m["id"], "default": m["id"] == default} for m in listed]
 
 
-def feedback(request):
-    """``GET /chatkit/feedback?thread_id=…``: the owner's past feedback on that thread.
+def item_state(request):
+    """``GET /chatkit/item-state?thread_id=…``: what the protocol's items don't carry.
 
-    Answers ``{"feedback": {item_id: "positive" | "negative"}}``. The protocol's
-    items carry no feedback, so the built-in client asks here after a reload.
-    A thread that isn't the requester's (or doesn't exist) is a 404 JSON error,
-    like everywhere else (docs/architecture.md, "Security model").
+    Answers ``{"feedback": {item_id: "positive" | "negative"}, "stopped": [item_id, ...]}``:
+    the owner's past feedback, and the assistant messages a stop cut short (the
+    SDK's ``handle_stream_cancelled`` saves the partial answer, then an
+    ``sdk_hidden_context`` item that ``items.list`` never shows). The built-in
+    client asks here when it opens a thread. A thread that isn't the
+    requester's (or doesn't exist) is a 404 JSON error, like everywhere else
+    (docs/architecture.md, "Security model").
     """
     if request.method != "GET":
         return error_response(405, "method_not_allowed", "Use GET.", Allow="GET")
@@ -100,8 +104,17 @@ def feedback(request):
     owner = request_context(request).owner
     if not models.Thread.objects.filter(id=thread_id, owner=owner).exists():
         return error_response(404, "not_found", "This chat doesn't exist or isn't yours.")
-    rows = models.Feedback.objects.filter(thread_id=thread_id, owner=owner).values_list("item_id", "kind")
-    return JsonResponse({"feedback": dict(rows)})
+    feedback = models.Feedback.objects.filter(thread_id=thread_id, owner=owner).values_list("item_id", "kind")
+    items = models.Item.objects.filter(thread_id=thread_id, owner=owner)
+    next_type = items.filter(seq__gt=OuterRef("seq")).order_by("seq").values("type")[:1]
+    stopped = (
+        items.filter(type=models.ItemType.ASSISTANT_MESSAGE)
+        .annotate(next_type=Subquery(next_type))
+        .filter(next_type=models.ItemType.SDK_HIDDEN_CONTEXT)
+        .order_by("seq")
+        .values_list("id", flat=True)
+    )
+    return JsonResponse({"feedback": dict(feedback), "stopped": list(stopped)})
 
 
 async def chatkit(request):

@@ -8,6 +8,6 @@ from chat import views
 urlpatterns = [
     path("", views.index, name="index"),
     path("chatkit", views.chatkit, name="chatkit"),
-    path("chatkit/feedback", views.feedback, name="chatkit-feedback"),
+    path("chatkit/item-state", views.item_state, name="chatkit-item-state"),
     path("admin/", admin.site.urls),
 ]

@@ -1,4 +1,4 @@
-"""The chat page's config and the feedback endpoint, through the real ASGI app."""
+"""The chat page's config and the item-state endpoint, through the real ASGI app."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import re
 import pytest
 
 from chat.threads import title_from_text
+from tests.conftest import user_input
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,7 +25,7 @@ async def test_one_model_alone_by_default(client, settings):
     settings.CHATKIT_MODELS = []
     config = await page_config(client)
     assert config["models"] == [{"id": "echo", "label": "echo", "default": True}]
-    assert config["feedbackUrl"] == "/chatkit/feedback"
+    assert config["itemStateUrl"] == "/chatkit/item-state"
 
 
 async def test_listed_models_with_the_configured_one_as_default(client, settings):
@@ -55,7 +56,11 @@ async def test_a_thread_link_that_is_not_the_owners_is_flagged(make_client):
     assert (await page_config(bob))["missingThread"] is False
 
 
-async def test_feedback_comes_back_for_the_owner_only(make_client):
+async def test_item_state_gives_feedback_and_stopped_answers_to_the_owner_only(make_client):
+    from asgiref.sync import sync_to_async
+
+    from chat import models
+
     alice, bob = make_client(), make_client()
     await alice.http.get("/")
     thread_id, events = await alice.new_thread("rate me")
@@ -63,17 +68,31 @@ async def test_feedback_comes_back_for_the_owner_only(make_client):
     await alice.json("items.feedback", thread_id=thread_id, item_ids=[answer], kind="positive")
     await alice.json("items.feedback", thread_id=thread_id, item_ids=[answer], kind="negative")
 
-    mine = await alice.http.get("/chatkit/feedback", params={"thread_id": thread_id})
+    url = "/chatkit/item-state"
+    mine = await alice.http.get(url, params={"thread_id": thread_id})
     assert mine.status_code == 200
-    assert mine.json() == {"feedback": {answer: "negative"}}
+    assert mine.json() == {"feedback": {answer: "negative"}, "stopped": []}
+
+    # A stop: the SDK saves the partial answer, then its hidden cancel note.
+    @sync_to_async
+    def stop_after_answer() -> None:
+        row = models.Item.objects.get(id=answer)
+        models.Item.objects.create(
+            id="shcx_1", thread_id=thread_id, owner=row.owner, type=models.ItemType.SDK_HIDDEN_CONTEXT,
+            created_at=row.created_at, data={"id": "shcx_1", "type": "sdk_hidden_context"},
+        )
+
+    await stop_after_answer()
+    await alice.stream("threads.add_user_message", thread_id=thread_id, input=user_input("and on"))
+    assert (await alice.http.get(url, params={"thread_id": thread_id})).json()["stopped"] == [answer]
 
     await bob.http.get("/")
-    theirs = await bob.http.get("/chatkit/feedback", params={"thread_id": thread_id})
+    theirs = await bob.http.get(url, params={"thread_id": thread_id})
     assert theirs.status_code == 404
     assert theirs.json()["error"]["code"] == "not_found"
-    assert (await bob.http.get("/chatkit/feedback", params={"thread_id": "thr_none"})).status_code == 404
-    assert (await bob.http.get("/chatkit/feedback")).status_code == 400
-    assert (await alice.http.post("/chatkit/feedback", params={"thread_id": thread_id})).status_code in (403, 405)
+    assert (await bob.http.get(url, params={"thread_id": "thr_none"})).status_code == 404
+    assert (await bob.http.get(url)).status_code == 400
+    assert (await alice.http.post(url, params={"thread_id": thread_id})).status_code in (403, 405)
 
 
 @pytest.mark.parametrize(

@@ -183,20 +183,20 @@ function Node({ node }: { node: WidgetComponent }): ReactNode {
       );
     case "Text":
       return (
-        <p className="w-text" style={textStyle(p, theme, TEXT_SIZES)}>
+        <p className="w-text" dir="auto" style={textStyle(p, theme, TEXT_SIZES)}>
           {str(p.value)}
           {p.streaming ? <span className="caret" aria-hidden="true" /> : null}
         </p>
       );
     case "Title":
       return (
-        <h3 className="w-title" style={textStyle(p, theme, TITLE_SIZES)}>
+        <h3 className="w-title" dir="auto" style={textStyle(p, theme, TITLE_SIZES)}>
           {str(p.value)}
         </h3>
       );
     case "Caption":
       return (
-        <p className="w-caption" style={textStyle(p, theme, CAPTION_SIZES)}>
+        <p className="w-caption" dir="auto" style={textStyle(p, theme, CAPTION_SIZES)}>
           {str(p.value)}
         </p>
       );
