@@ -61,6 +61,7 @@ def serious_axe_violations(page) -> list[dict]:
     """Run axe-core (the npm package's own build, injected) on the page; serious and critical findings."""
     page.add_script_tag(path=str(AXE_JS))
     results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    assert results["testEngine"]["name"] == "axe-core", results.get("testEngine")
     return [
         {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
         for v in results["violations"]

@@ -70,7 +70,7 @@ function TaskLine({ task }: { task: Task }) {
             {task.title}
           </span>
         )}
-        {task.content && (
+        {"content" in task && task.content && (
           <span className="block text-zinc-600 dark:text-zinc-400" dir="auto">
             {task.content}
           </span>

@@ -109,7 +109,7 @@ describe("reduceEvent: every event type", () => {
 
   it("an update for an unknown item or a mismatched kind changes nothing", () => {
     const before = run([{ type: "thread.item.added", item: assistant }]);
-    const after = run([{ type: "thread.item.updated", item_id: "a1", update: { type: "widget.root.updated", widget: { type: "Card" } } }], before);
+    const after = run([{ type: "thread.item.updated", item_id: "a1", update: { type: "widget.root.updated", widget: { type: "Card", children: [] } } }], before);
     expect(after.items).toEqual(before.items);
   });
 

@@ -168,11 +168,10 @@ export function applyItemUpdate(item: ThreadItem, update: ThreadItemUpdate): Thr
       if (item.type !== "widget") return item;
       return {
         ...item,
-        widget: updateComponent(item.widget, update.component_id, (c) => ({
-          ...c,
-          value: (typeof c.value === "string" ? c.value : "") + update.delta,
-          streaming: !update.done,
-        })),
+        // Only Text and Markdown stream their value; other kinds are left as they are.
+        widget: updateComponent(item.widget, update.component_id, (c) =>
+          c.type === "Text" || c.type === "Markdown" ? { ...c, value: (typeof c.value === "string" ? c.value : "") + update.delta, streaming: !update.done } : c,
+        ),
       };
     case "workflow.task.added":
     case "workflow.task.updated":
