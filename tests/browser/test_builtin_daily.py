@@ -32,7 +32,7 @@ def finished(page, answers: int = 1) -> None:
 # --- Thread states -------------------------------------------------------------
 
 
-def test_a_locked_thread_says_why_and_hides_retry(servers, page):
+def test_a_locked_thread_says_why_and_hides_retry(servers, page, artifacts):
     server = servers("builtin")
     page.goto(server.url + "/")
     send(page, "This thread gets locked")
@@ -52,6 +52,7 @@ def test_a_locked_thread_says_why_and_hides_retry(servers, page):
     expect(assistant(page)).to_contain_text("This thread gets locked")
     expect(page.get_by_test_id("item-actions")).to_be_visible()
     expect(page.get_by_test_id("retry-button")).to_have_count(0)
+    page.screenshot(path=str(artifacts / "browser-builtin-locked.png"))
 
     set_status(server, thread_id, "closed")
     page.reload()
@@ -145,7 +146,7 @@ def test_a_thread_deleted_after_the_page_loaded_is_explained_too(servers, page):
 # --- Text ----------------------------------------------------------------------
 
 
-def test_right_to_left_text_gets_its_direction(servers, page):
+def test_right_to_left_text_gets_its_direction(servers, page, artifacts):
     server = servers("builtin")
     page.goto(server.url + "/")
     arabic = "مرحبا بالعالم، كيف حالك اليوم"
@@ -166,6 +167,7 @@ def test_right_to_left_text_gets_its_direction(servers, page):
     send(page, "And now in English")
     finished(page, answers=2)
     assert assistant(page).locator(".md p").first.evaluate("el => getComputedStyle(el).direction") == "ltr"
+    page.screenshot(path=str(artifacts / "browser-builtin-rtl.png"))
 
 
 def test_titles_are_plain_text(servers, page):
@@ -180,7 +182,7 @@ def test_titles_are_plain_text(servers, page):
 CODE_ANSWER = "Here it is:\n\n```python\nprint('hello')\nprint('world')\n```\n\nAnd plain:\n\n```\nno language\n```"
 
 
-def test_code_blocks_have_a_language_label_and_a_copy_button(servers, page):
+def test_code_blocks_have_a_language_label_and_a_copy_button(servers, page, artifacts):
     server = servers("builtin")
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
 
@@ -204,6 +206,7 @@ def test_code_blocks_have_a_language_label_and_a_copy_button(servers, page):
     blocks.first.get_by_test_id("code-copy").click()
     expect(blocks.first.get_by_test_id("code-copy")).to_contain_text("Copied")
     assert page.evaluate("() => navigator.clipboard.readText()") == "print('hello')\nprint('world')"
+    page.screenshot(path=str(artifacts / "browser-builtin-code.png"))
     assert page.page_errors == []
 
 
@@ -216,7 +219,7 @@ def test_no_picker_for_one_model(servers, page):
     expect(page.get_by_test_id("model-picker")).to_have_count(0)
 
 
-def test_picking_a_second_model_travels_with_the_message_and_is_recorded(servers, page):
+def test_picking_a_second_model_travels_with_the_message_and_is_recorded(servers, page, artifacts):
     server = servers("builtin", CHATKIT_MODELS=json.dumps(MODELS))
     sent: list[dict] = []
     page.on("request", lambda r: sent.append(json.loads(r.post_data)) if r.url.endswith("/chatkit") and r.method == "POST" else None)
@@ -237,6 +240,7 @@ def test_picking_a_second_model_travels_with_the_message_and_is_recorded(servers
     # The thread keeps its model after a reload; a new chat starts on the default.
     page.reload()
     expect(page.get_by_test_id("model-picker")).to_have_value("echo:second")
+    page.screenshot(path=str(artifacts / "browser-builtin-models.png"))
     page.get_by_test_id("new-thread").click()
     expect(page.get_by_test_id("model-picker")).to_have_value("echo")
 
@@ -347,6 +351,7 @@ def test_the_mobile_drawer_closes_on_escape_and_outside_tap(servers, page):
     show = page.get_by_role("button", name="Show chats")
     show.click()
     expect(sidebar).to_be_visible()
+    expect(page.get_by_test_id("new-thread")).to_be_focused()
     page.keyboard.press("Escape")
     expect(sidebar).to_be_hidden()
     show.click()

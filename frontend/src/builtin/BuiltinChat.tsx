@@ -68,9 +68,11 @@ export function BuiltinChat({ config }: { config: PageConfig }) {
     }
   }, [openId, threadId, setThreadId]);
 
-  // The mobile drawer closes on Escape (and on a tap outside it, below).
+  // The mobile drawer takes the focus when it opens, and closes on Escape (and on a tap outside it, below).
+  const aside = useRef<HTMLElement>(null);
   useEffect(() => {
     if (!sidebarOpen) return;
+    aside.current?.querySelector<HTMLElement>("button")?.focus();
     const onKey = (e: KeyboardEvent) => {
       if (e.key === "Escape") setSidebarOpen(false);
     };
@@ -103,6 +105,7 @@ export function BuiltinChat({ config }: { config: PageConfig }) {
   return (
     <div className="flex h-full bg-white text-zinc-900 dark:bg-zinc-950 dark:text-zinc-100" data-testid="builtin-chat">
       <aside
+        ref={aside}
         className={`${sidebarOpen ? "fixed inset-y-0 left-0 z-20 flex shadow-xl" : "hidden"} w-72 shrink-0 flex-col border-r border-zinc-200 bg-zinc-50 md:static md:flex md:shadow-none dark:border-zinc-800 dark:bg-zinc-900`}
         data-testid="sidebar"
         data-open={sidebarOpen ? "true" : "false"}

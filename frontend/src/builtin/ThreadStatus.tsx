@@ -8,7 +8,8 @@ export function statusMessage(thread: ThreadMetadata | null): string | null {
   const status = thread?.status;
   if (!status || status.type === "active") return null;
   const reason = status.reason?.trim();
-  return `This chat is ${status.type}${reason ? `: ${reason}` : "."}`;
+  if (!reason) return `This chat is ${status.type}.`;
+  return `This chat is ${status.type}: ${reason}${/[.!?…]$/.test(reason) ? "" : "."}`;
 }
 
 /** The composer's placeholder while the thread refuses new messages. */
