@@ -10,7 +10,7 @@ STAMP := .make
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install frontend chromium migrate bench clean
+.PHONY: run test lint install frontend chromium migrate bench clean
 
 install: $(STAMP)/python
 
@@ -43,8 +43,12 @@ migrate: install
 run: install frontend migrate
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: install frontend chromium
+test: install frontend chromium lint
 	$(PY) -m pytest
+
+# Lint: ruff on the Python code (the frontend's ESLint runs under pytest with vitest).
+lint: install
+	$(PY) -m ruff check .
 
 bench: install
 	$(PY) -m bench

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 from bench.history import measure_latency
@@ -405,7 +405,7 @@ def main() -> None:
     res: dict = {
         "meta": {
             "command": "python -m bench" + (" " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""),
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}",
             "loadavg_start": [round(x, 2) for x in os.getloadavg()],
             "config": cfg.__dict__,

@@ -47,7 +47,7 @@ class FloorSession:
         ok = not error and any(b'"thread.item.done"' in c and b'"assistant_message"' in c for c in tail)
         return Turn(ok, t - t0, (first or t) - t0, n), head
 
-    async def open(self) -> "FloorSession":
+    async def open(self) -> FloorSession:
         _, head = await self._run(create_req("hello"))
         self.thread_id = json.loads(head[6:])["thread"]["id"]
         return self
@@ -62,7 +62,7 @@ async def main(cfg: Config, order: list[str]) -> dict:
     out = {}
     for variant in order:
         process = process_fn(server, stock=(variant == "stock"))
-        out[variant] = await run_turns(lambda: FloorSession(process).open(), cfg)
+        out[variant] = await run_turns(lambda process=process: FloorSession(process).open(), cfg)
     return out
 
 

@@ -143,11 +143,14 @@ async def count_queries(session_key: str, threads: dict[int, str]) -> dict:
                 out.setdefault(name, {})[str(size)] = (await run(make(tid)))[0]
         # One steady-state turn on the smallest thread (after a first one).
         small = threads[min(threads)]
-        turn = lambda text: {
-            "type": "threads.add_user_message",
-            "params": {"thread_id": small, "input": {"content": [{"type": "input_text", "text": text}],
-                                                      "attachments": [], "inference_options": {}}},
-        }
+
+        def turn(text):
+            return {
+                "type": "threads.add_user_message",
+                "params": {"thread_id": small, "input": {"content": [{"type": "input_text", "text": text}],
+                                                          "attachments": [], "inference_options": {}}},
+            }
+
         await run(turn("warm up"))
         n, statements = await run(turn(" ".join(f"w{i}" for i in range(50))))
         out["turn"] = n

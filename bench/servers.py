@@ -86,7 +86,7 @@ class Server:
     log: Path | None = None
     extra_env: dict = field(default_factory=dict)
 
-    def start(self, db_path: str | None = None, wait: bool = True) -> "Server":
+    def start(self, db_path: str | None = None, wait: bool = True) -> Server:
         self.tmp = tempfile.TemporaryDirectory(prefix=f"bench-{self.kind}-")
         self.port = free_port()
         self.db_path = db_path or os.path.join(self.tmp.name, "db.sqlite3")

@@ -35,7 +35,7 @@ class Config:
     turn_words: int = 50
 
     @classmethod
-    def quick(cls) -> "Config":
+    def quick(cls) -> Config:
         return cls(warmup=3, n_latency=15, n_events=3, concurrency=16, duration=1.0)
 
 
@@ -44,7 +44,7 @@ class HttpSession:
         self.client = Client(host, port, keep_frames=False)
         self.thread_id: str | None = None
 
-    async def open(self) -> "HttpSession":
+    async def open(self) -> HttpSession:
         self.thread_id = await new_thread(self.client, "hello")
         return self
 

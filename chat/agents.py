@@ -1,12 +1,17 @@
 """The Agent that answers in a thread: its instructions, its tools, its model.
 
+Which Agent answers is the project's choice: ``CHATKIT_AGENT`` names a
+function ``(model: agents.Model) -> agents.Agent``; the default is
+:func:`default_agent` below. A project's own tools and instructions live in
+its own module (see the README, "Customise the agent").
+
 Tools (``openai-agents`` function tools; ``ctx.context`` is the ChatKit
 ``AgentContext`` so a tool can stream events into the thread):
 
 * ``current_time`` and ``search_conversation`` run on the server and report
   progress (``progress_update``) while they work.
 * ``show_quick_replies`` draws a widget whose buttons send the
-  ``chat.reply`` action back (handled in :mod:`chat.server`).
+  ``chat.reply`` action back (handled in :mod:`chat.actions`).
 * ``switch_theme`` is a client tool: the run stops and the browser answers
   with ``threads.add_client_tool_output``.
 """
@@ -23,13 +28,15 @@ from chatkit.actions import ActionConfig
 from chatkit.agents import AgentContext, ClientToolCall
 from chatkit.types import ProgressUpdateEvent
 from chatkit.widgets import Button, Card, Row, Text, Title
-from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 from . import models
+from .actions import QUICK_REPLY_ACTION
+from .conf import app_settings
 
 ChatContext = AgentContext  # AgentContext[RequestContext]: thread, store, request_context
 
-QUICK_REPLY_ACTION = "chat.reply"
 CLIENT_TOOLS = ("switch_theme",)
 
 
@@ -65,7 +72,7 @@ async def search_conversation(ctx: RunContextWrapper[ChatContext], query: str) -
 def _search_items(thread_id: str, owner: str, query: str, limit: int = 5) -> list[tuple[str, str]]:
     """The newest ``limit`` items of one owner's thread whose text contains ``query``."""
     rows = (
-        models.Item.objects.filter(thread_id=thread_id, owner=owner, text__icontains=query)
+        models.Item.objects.owned_by(owner).filter(thread_id=thread_id, text__icontains=query)
         .order_by("-seq")
         .values_list("type", "text")[:limit]
     )
@@ -118,24 +125,50 @@ async def switch_theme(ctx: RunContextWrapper[ChatContext], theme: str) -> str:
 TOOLS = [current_time, search_conversation, show_quick_replies, switch_theme]
 
 
-def build_agent(model: Model, *, tools: bool = True) -> Agent[ChatContext]:
-    """Return the chat Agent on ``model`` with the instructions from ``CHATKIT_INSTRUCTIONS``.
+def default_agent(model: Model) -> Agent[ChatContext]:
+    """The default ``CHATKIT_AGENT``: the chat Agent on ``model`` with this module's tools.
 
-    ``tools=False`` gives a tool-less agent for models that can't call tools.
-    The run stops at a client tool call so the browser can answer it.
+    Instructions come from ``CHATKIT_INSTRUCTIONS``. The run stops at a client
+    tool call (``switch_theme``) so the browser can answer it.
     """
     return Agent[ChatContext](
         name="Assistant",
-        instructions=settings.CHATKIT_INSTRUCTIONS,
+        instructions=app_settings.CHATKIT_INSTRUCTIONS,
         model=model,
-        tools=list(TOOLS) if tools else [],
+        tools=list(TOOLS),
         tool_use_behavior=StopAtTools(stop_at_tool_names=list(CLIENT_TOOLS)),
     )
 
 
+def build_agent(model: Model, *, tools: bool = True) -> Agent[ChatContext]:
+    """The ``CHATKIT_AGENT`` function's Agent on ``model``.
+
+    ``tools=False`` (a model that can't call tools) gives the same agent
+    without its tools. Raises ``ImproperlyConfigured`` when ``CHATKIT_AGENT``
+    doesn't import, and ``TypeError`` when it returns something other than an
+    ``agents.Agent``.
+    """
+    path = app_settings.CHATKIT_AGENT
+    try:
+        factory = import_string(path)
+    except ImportError as exc:
+        raise ImproperlyConfigured(f"CHATKIT_AGENT={path!r} can't be imported: {exc}") from exc
+    agent = factory(model)
+    if not isinstance(agent, Agent):
+        raise TypeError(f"CHATKIT_AGENT={path!r} returned {type(agent).__name__}, not agents.Agent")
+    return agent if tools else agent.clone(tools=[], mcp_servers=[], handoffs=[])
+
+
 @cache
-def agent_for(spec: str) -> Agent[ChatContext]:
-    """The Agent for a ``CHATKIT_MODEL`` spec, built once per process and spec."""
+def _agent_for(spec: str, agent_path: str) -> Agent[ChatContext]:
     from .llm import get_model, model_supports_tools
 
     return build_agent(get_model(spec), tools=model_supports_tools(spec))
+
+
+def agent_for(spec: str) -> Agent[ChatContext]:
+    """The Agent for a ``CHATKIT_MODEL`` spec, built once per process, spec and ``CHATKIT_AGENT``.
+
+    Raises ``ImproperlyConfigured`` for an invalid spec or agent path.
+    """
+    return _agent_for(spec, app_settings.CHATKIT_AGENT)

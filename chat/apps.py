@@ -9,7 +9,12 @@ class ChatConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # The Agents SDK exports traces to OpenAI whenever a key is set: off unless asked.
+        from django.contrib.auth.signals import user_logged_in
+
+        from . import checks  # noqa: F401  (registers the system checks)
+        from .context import adopt_anonymous_threads
         from .llm import configure_tracing
 
+        # The Agents SDK exports traces to OpenAI whenever a key is set: off unless asked.
         configure_tracing()
+        user_logged_in.connect(adopt_anonymous_threads, dispatch_uid="chat.adopt_anonymous_threads")

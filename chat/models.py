@@ -5,7 +5,7 @@ field never breaks a stored row) beside a few indexed columns that queries
 and the admin need. The auto-increment primary key ``seq`` is the order of
 insertion: items of one turn often share a timestamp, and
 ``threads.add_client_tool_output`` reads "the newest item", so ordering by
-time alone is not exact (see DESIGN.md, "Facts about the libraries").
+time alone is not exact (see docs/architecture.md, "Rules").
 
 Every row carries its ``owner``: ``"user:<pk>"`` for a logged-in user or
 ``"anon:<token>"`` for an anonymous visitor's session (see
@@ -14,6 +14,19 @@ Every row carries its ``owner``: ``"user:<pk>"`` for a logged-in user or
 
 from django.conf import settings
 from django.db import models
+
+
+class OwnedQuerySet(models.QuerySet):
+    """A queryset that can be narrowed to one owner's rows (docs/architecture.md, "Owner scoping").
+
+    Every query the store, the request check, the tools and feedback make goes
+    through :meth:`owned_by`, so "another owner's row" and "no such row" are the
+    same empty result.
+    """
+
+    def owned_by(self, owner: str) -> "OwnedQuerySet":
+        """The rows of ``owner`` (``"user:<pk>"`` or ``"anon:<token>"``)."""
+        return self.filter(owner=owner)
 
 
 class ThreadStatus(models.TextChoices):
@@ -26,6 +39,8 @@ class ThreadStatus(models.TextChoices):
 
 class Thread(models.Model):
     """A conversation: ``chatkit.types.ThreadMetadata`` stored without its items."""
+
+    objects = OwnedQuerySet.as_manager()
 
     seq = models.BigAutoField(primary_key=True)
     id = models.CharField("thread id", max_length=64, unique=True)
@@ -73,6 +88,8 @@ class ItemType(models.TextChoices):
 class Item(models.Model):
     """One ``chatkit.types.ThreadItem`` of a thread, ordered by ``seq``."""
 
+    objects = OwnedQuerySet.as_manager()
+
     seq = models.BigAutoField(primary_key=True)
     id = models.CharField("item id", max_length=64)
     thread = models.ForeignKey(
@@ -101,6 +118,8 @@ class Item(models.Model):
 class Attachment(models.Model):
     """A ``chatkit.types.Attachment`` (its metadata) and, once uploaded, its bytes."""
 
+    objects = OwnedQuerySet.as_manager()
+
     seq = models.BigAutoField(primary_key=True)
     id = models.CharField("attachment id", max_length=64, unique=True)
     owner = models.CharField(max_length=80, db_index=True)
@@ -127,6 +146,8 @@ class FeedbackKind(models.TextChoices):
 
 class Feedback(models.Model):
     """A thumbs up or down on one item (``items.feedback``); the latest one wins."""
+
+    objects = OwnedQuerySet.as_manager()
 
     thread = models.ForeignKey(
         Thread, to_field="id", db_column="thread_id", on_delete=models.CASCADE,

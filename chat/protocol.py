@@ -1,31 +1,46 @@
-"""Checking a ChatKit request before anything streams.
+"""Checking a ChatKit request before anything streams: the one authority.
 
 A streaming request returns a lazy ``StreamingResult``: an unknown or foreign
-id would fail only after the 200 header is out (DESIGN.md). So the view
-parses the body with the SDK's own request types and checks every id in it
-against the owner first, answering 400/404 as JSON instead.
+id would fail only after the 200 header is out (docs/architecture.md). So the
+view parses the body with the SDK's own request types and checks it here
+first, answering 400/404 as JSON instead. :data:`RULES` says, for every member
+of the SDK's ``ChatKitReq`` union, which ids it carries and what the thread's
+state must be; ``tests/test_protocol_rules.py`` fails when the SDK adds a
+request type this table doesn't name.
 """
 
 from __future__ import annotations
 
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from chatkit.store import NotFoundError
 from chatkit.types import (
+    AttachmentsCreateReq,
     AttachmentsDeleteReq,
     ChatKitReq,
+    InputTranscribeReq,
     ItemsFeedbackReq,
+    ItemsListReq,
+    ThreadMetadata,
     ThreadsAddClientToolOutputReq,
+    ThreadsAddStructuredInputReq,
     ThreadsAddUserMessageReq,
     ThreadsCreateReq,
     ThreadsCustomActionReq,
+    ThreadsDeleteReq,
+    ThreadsGetByIdReq,
+    ThreadsListReq,
     ThreadsRetryAfterItemReq,
     ThreadsSyncCustomActionReq,
-    ThreadMetadata,
+    ThreadsUpdateReq,
 )
 from pydantic import TypeAdapter, ValidationError
 
 from . import models
+from .actions import find_action
+from .conf import app_settings
 from .context import RequestContext
 from .threads import refusal_for
 
@@ -48,12 +63,74 @@ class BadRequest(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Rule:
+    """What the check verifies for one request type.
+
+    Attributes:
+        thread: ``params.thread_id`` names a thread that must be the owner's.
+        turn: the request starts a turn or an action: refused in a locked or
+            closed thread (as an ``error`` event when it streams, else 400).
+        items: the item ids in the params that must be in that thread.
+        item_type: the type the first of those items must have.
+        attachments: the attachment ids in the params that must be the owner's.
+        unsupported: a reason to refuse the request type outright (400).
+    """
+
+    thread: bool = False
+    turn: bool = False
+    items: Callable[[typing.Any], list[str]] | None = None
+    item_type: str | None = None
+    attachments: Callable[[typing.Any], list[str]] | None = None
+    unsupported: str | None = None
+
+
+def _input_attachments(params) -> list[str]:
+    return list(params.input.attachments)
+
+
+RULES: dict[type, Rule] = {
+    ThreadsCreateReq: Rule(attachments=_input_attachments),
+    ThreadsAddUserMessageReq: Rule(thread=True, turn=True, attachments=_input_attachments),
+    ThreadsAddClientToolOutputReq: Rule(thread=True, turn=True),
+    ThreadsAddStructuredInputReq: Rule(
+        thread=True, turn=True, items=lambda p: [p.item_id], item_type="structured_input"
+    ),
+    ThreadsRetryAfterItemReq: Rule(
+        thread=True, turn=True, items=lambda p: [p.item_id], item_type="user_message"
+    ),
+    ThreadsCustomActionReq: Rule(
+        thread=True, turn=True, items=lambda p: [p.item_id] if p.item_id else [], item_type="widget"
+    ),
+    ThreadsSyncCustomActionReq: Rule(
+        thread=True, turn=True, items=lambda p: [p.item_id] if p.item_id else [], item_type="widget"
+    ),
+    ThreadsGetByIdReq: Rule(thread=True),
+    ThreadsListReq: Rule(),
+    ItemsListReq: Rule(thread=True),
+    ItemsFeedbackReq: Rule(thread=True, items=lambda p: list(p.item_ids)),
+    AttachmentsCreateReq: Rule(unsupported="File uploads are not offered by this server yet."),
+    AttachmentsDeleteReq: Rule(attachments=lambda p: [p.attachment_id]),
+    ThreadsUpdateReq: Rule(thread=True),
+    ThreadsDeleteReq: Rule(thread=True),
+    InputTranscribeReq: Rule(unsupported="Speech input is not offered by this server."),
+}
+
+
+def request_types() -> tuple[type, ...]:
+    """Every member of the SDK's ``ChatKitReq`` union (``Annotated[Union[...], Field(...)]``)."""
+    union = typing.get_args(ChatKitReq)[0] if typing.get_origin(ChatKitReq) is typing.Annotated else ChatKitReq
+    return typing.get_args(union)
+
+
+@dataclass(frozen=True, slots=True)
 class CheckedRequest:
     """A parsed request whose ids all belong to the owner.
 
     Attributes:
         request: the SDK request object.
-        thread_refusal: the status reason text for a locked/closed thread.
+        thread_refusal: why the thread refuses this turn (locked or closed),
+            or ``None``; the view answers a streaming request with it as an
+            ``error`` event before the SDK runs.
     """
 
     request: ChatKitReq
@@ -73,96 +150,122 @@ def parse_request(body: bytes) -> ChatKitReq:
         raise BadRequest(describe_validation_error(exc)) from None
 
 
-def describe_validation_error(exc: ValidationError, limit: int = 3) -> str:
+def describe_validation_error(exc: ValidationError, limit: int = 3, prefix: str = "") -> str:
     """A one-line summary of a pydantic error: ``"params.thread_id: Field required; …"``."""
     parts = []
     for error in exc.errors(include_url=False)[:limit]:
         # Tagged unions add the tag to the path ("threads.create"); keep it, it names the type.
-        where = ".".join(str(p) for p in error["loc"]) or "body"
+        path = [prefix] if prefix else []
+        where = ".".join([*path, *(str(p) for p in error["loc"])]) or "body"
         parts.append(f"{where}: {error['msg']}")
     more = len(exc.errors()) - limit
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
 def check_request(request: ChatKitReq, context: RequestContext) -> CheckedRequest:
-    """Check that every thread, item and attachment id in ``request`` is the owner's.
+    """Check ``request`` against :data:`RULES` for the owner in ``context``.
 
-    Runs at most three small queries. Marks the thread as owned in
-    ``context`` so the store skips its own check later.
+    Runs at most three small queries. Records the thread in
+    ``context.known_threads`` so the store skips its own check later. Fills
+    a user message's ``inference_options.model`` with the model that will
+    answer it, so the stored message records it.
 
     Raises:
         NotFoundError: an id that is missing or belongs to another owner.
-        BadRequest: a request the server can't serve in the thread's state
-            (retry of a non-user message, tool output with no pending call).
+        BadRequest: a request the server can't serve (an unsupported type, a
+            model not on ``CHATKIT_MODELS``, retry of a non-user message, an
+            unregistered action or a payload of the wrong shape, tool output
+            with no pending call, a sync action in a locked thread).
     """
+    rule = RULES[type(request)]
     params = getattr(request, "params", None)
-    thread_id = getattr(params, "thread_id", None)
+    if rule.unsupported:
+        raise BadRequest(rule.unsupported, code="unsupported")
+
     refusal = None
-    if thread_id is not None:
-        row = (
-            models.Thread.objects.filter(id=thread_id, owner=context.owner)
-            .values_list("status", "data")
-            .first()
-        )
+    thread_id = params.thread_id if rule.thread else None
+    if rule.thread:
+        row = models.Thread.objects.owned_by(context.owner).filter(id=thread_id).values_list("status", "data").first()
         if row is None:
             raise NotFoundError(f"Thread {thread_id} not found")
-        context.owned_threads.add(thread_id)
-        context.prefetched_threads[thread_id] = row[1]
-        if row[0] != "active":  # only then is the JSON worth validating here
+        context.known_threads.add(thread_id, row[1])
+        if rule.turn and row[0] != models.ThreadStatus.ACTIVE:  # only then is the JSON worth validating
             refusal = refusal_for(ThreadMetadata.model_validate(row[1]))
 
-    item_ids = _item_ids(request)
+    item_ids = rule.items(params) if rule.items else []
     if item_ids:
         found = dict(
-            models.Item.objects.filter(thread_id=thread_id, owner=context.owner, id__in=item_ids)
+            models.Item.objects.owned_by(context.owner)
+            .filter(thread_id=thread_id, id__in=item_ids)
             .values_list("id", "type")
         )
         missing = set(item_ids) - set(found)
         if missing:
             raise NotFoundError(f"Item {sorted(missing)[0]} not found in thread {thread_id}")
-        if isinstance(request, ThreadsRetryAfterItemReq) and found[params.item_id] != "user_message":
-            raise BadRequest(f"Item {params.item_id} is not a user message; retry starts after one.")
-        if isinstance(request, (ThreadsCustomActionReq, ThreadsSyncCustomActionReq)):
-            if found[params.item_id] != "widget":
-                raise BadRequest(f"Item {params.item_id} is not a widget; actions come from widgets.")
+        if rule.item_type and found[item_ids[0]] != rule.item_type:
+            kind = rule.item_type.replace("_", " ")
+            raise BadRequest(f"Item {item_ids[0]} is not a {kind}.", code="wrong_item_type")
 
-    attachment_ids = _attachment_ids(request)
+    attachment_ids = rule.attachments(params) if rule.attachments else []
     if attachment_ids:
-        found_attachments = models.Attachment.objects.filter(
-            owner=context.owner, id__in=attachment_ids
-        ).count()
+        found_attachments = models.Attachment.objects.owned_by(context.owner).filter(id__in=attachment_ids).count()
         if found_attachments != len(set(attachment_ids)):
             raise NotFoundError("Attachment not found")
 
-    if isinstance(request, ThreadsAddClientToolOutputReq):
-        newest = (
-            models.Item.objects.filter(thread_id=thread_id, owner=context.owner)
-            .order_by("-seq")
-            .values_list("type", "data")
-            .first()
-        )
-        if newest is None or newest[0] != "client_tool_call" or newest[1].get("status") != "pending":
-            raise BadRequest(
-                "The thread has no pending client tool call to answer.", code="no_pending_tool_call"
-            )
+    if refusal and not isinstance(request, ThreadsSyncCustomActionReq):
+        return CheckedRequest(request=request, thread_refusal=refusal)
+    if refusal:
+        raise BadRequest(refusal, code="thread_not_active")
 
-    return CheckedRequest(request=request, thread_refusal=refusal)
-
-
-def _item_ids(request: ChatKitReq) -> list[str]:
-    params = request.params
-    if isinstance(request, ItemsFeedbackReq):
-        return list(params.item_ids)
-    if isinstance(request, ThreadsRetryAfterItemReq):
-        return [params.item_id]
-    if isinstance(request, (ThreadsCustomActionReq, ThreadsSyncCustomActionReq)) and params.item_id:
-        return [params.item_id]
-    return []
-
-
-def _attachment_ids(request: ChatKitReq) -> list[str]:
     if isinstance(request, (ThreadsCreateReq, ThreadsAddUserMessageReq)):
-        return list(request.params.input.attachments)
-    if isinstance(request, AttachmentsDeleteReq):
-        return [request.params.attachment_id]
-    return []
+        options = params.input.inference_options
+        options.model = chosen_model(options.model)
+    if isinstance(request, (ThreadsCustomActionReq, ThreadsSyncCustomActionReq)):
+        _check_action(request)
+    if isinstance(request, ThreadsAddClientToolOutputReq):
+        _check_pending_tool_call(thread_id, context)
+    return CheckedRequest(request=request)
+
+
+def chosen_model(model: str | None) -> str:
+    """The model spec a new message is answered by: the user's pick if allowed, else ``CHATKIT_MODEL``.
+
+    Raises ``BadRequest`` (code ``model_not_allowed``) for a pick that is not
+    one of ``CHATKIT_MODELS``' ids.
+    """
+    default = app_settings.CHATKIT_MODEL
+    if not model or model == default:
+        return default
+    allowed = [entry["id"] for entry in app_settings.CHATKIT_MODELS]
+    if model not in allowed:
+        raise BadRequest(
+            f"The model {model!r} is not offered here; choose one of: {', '.join(allowed or [default])}.",
+            code="model_not_allowed",
+        )
+    return model
+
+
+def _check_action(request: ThreadsCustomActionReq | ThreadsSyncCustomActionReq) -> None:
+    action = request.params.action
+    sync = isinstance(request, ThreadsSyncCustomActionReq)
+    handler = find_action(action.type, sync=sync)
+    if handler is None:
+        raise BadRequest(f"No {'sync ' if sync else ''}action {action.type!r} is handled here.", code="unknown_action")
+    try:
+        handler.parse_payload(action.payload)
+    except ValidationError as exc:
+        raise BadRequest(
+            describe_validation_error(exc, prefix="params.action.payload"), code="invalid_action_payload"
+        ) from None
+
+
+def _check_pending_tool_call(thread_id: str, context: RequestContext) -> None:
+    newest = (
+        models.Item.objects.owned_by(context.owner)
+        .filter(thread_id=thread_id)
+        .order_by("-seq")
+        .values_list("type", "data")
+        .first()
+    )
+    if newest is None or newest[0] != models.ItemType.CLIENT_TOOL_CALL or newest[1].get("status") != "pending":
+        raise BadRequest("The thread has no pending client tool call to answer.", code="no_pending_tool_call")

@@ -1,16 +1,19 @@
-"""The ``ChatKitServer`` subclass: respond, action, sync_action, feedback, cancel.
+"""The ``ChatKitServer`` subclass: respond, action, sync_action, feedback.
 
-Rules it follows (DESIGN.md and openai-chatkit 1.6):
+Rules it follows (docs/architecture.md and openai-chatkit 1.6):
 
+* Requests reach it parsed and checked (:mod:`chat.protocol`): ids are the
+  owner's, the thread accepts turns, actions are registered. It trusts that.
 * ``respond()`` builds the model input from the newest ``CHATKIT_HISTORY_ITEMS``
-  stored items, runs the Agent streamed and converts its events with the
-  SDK's ``stream_agent_response``. The SDK persists items itself on
-  ``thread.item.done/replaced/removed``; nothing here writes them again.
+  stored items, runs the ``CHATKIT_AGENT`` Agent streamed and converts its
+  events with the SDK's ``stream_agent_response``. The SDK persists items
+  itself on ``thread.item.done/replaced/removed``; nothing here writes them again.
 * Errors become ``error`` events: ``CustomStreamError`` with a message a
-  person can act on; the user's message is already saved, so retry works.
+  person can act on (:func:`chat.llm.model_error`); the user's message is
+  already saved, so retry works.
 * Chat Completions models give every message the id ``__fake_id__``; each
   such message gets a store id, consistently across added/updated/done.
-* A locked or closed thread refuses new turns and actions.
+* Widget actions go to their handler in the registry (:mod:`chat.actions`).
 """
 
 from __future__ import annotations
@@ -18,43 +21,42 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 
-from agents import Model, RunConfig, Runner
-from agents.models.fake_id import FAKE_RESPONSES_ID
+from agents import Agent, Model, RunConfig, Runner
 from asgiref.sync import sync_to_async
 from chatkit.actions import Action
 from chatkit.agents import AgentContext, stream_agent_response
 from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
-from chatkit.store import NotFoundError
 from chatkit.types import (
     ChatKitReq,
     FeedbackKind,
-    InferenceOptions,
     ProgressUpdateEvent,
     SyncCustomActionResponse,
+    ThreadItem,
     ThreadItemAddedEvent,
     ThreadItemDoneEvent,
     ThreadItemUpdatedEvent,
     ThreadMetadata,
     ThreadStreamEvent,
     UserMessageItem,
-    UserMessageTextContent,
     WidgetItem,
     is_streaming_req,
 )
-from django.conf import settings
 
-from . import models
-from .agents import QUICK_REPLY_ACTION, agent_for, build_agent
+from . import compat
+from .actions import ActionContext, find_action
+from .agents import agent_for, build_agent
+from .conf import app_settings
 from .context import RequestContext
 from .converter import ChatConverter
-from .store import DjangoAttachmentStore, DjangoStore
-from .threads import refusal_for, title_from_text
+from .llm import model_error
+from .store import DjangoAttachmentStore, DjangoStore, save_feedback
+from .threads import title_from_text
 
 logger = logging.getLogger(__name__)
+
 
 class _FakeIdRewriter:
     """Give ``__fake_id__`` assistant items a real store id, the same one on every event."""
@@ -64,13 +66,13 @@ class _FakeIdRewriter:
         self._current: str | None = None
 
     def __call__(self, event: ThreadStreamEvent) -> ThreadStreamEvent:
-        if isinstance(event, ThreadItemAddedEvent) and event.item.id == FAKE_RESPONSES_ID:
+        if isinstance(event, ThreadItemAddedEvent) and event.item.id == compat.FAKE_RESPONSES_ID:
             self._current = self._new_id()
             event.item.id = self._current
-        elif isinstance(event, ThreadItemUpdatedEvent) and event.item_id == FAKE_RESPONSES_ID:
+        elif isinstance(event, ThreadItemUpdatedEvent) and event.item_id == compat.FAKE_RESPONSES_ID:
             self._current = self._current or self._new_id()
             event.item_id = self._current
-        elif isinstance(event, ThreadItemDoneEvent) and event.item.id == FAKE_RESPONSES_ID:
+        elif isinstance(event, ThreadItemDoneEvent) and event.item.id == compat.FAKE_RESPONSES_ID:
             event.item.id = self._current or self._new_id()
             self._current = None
         return event
@@ -81,8 +83,9 @@ class ChatServer(ChatKitServer[RequestContext]):
 
     Args:
         store: the thread/item store (default :class:`DjangoStore`).
-        model: an ``agents.Model`` to answer with; ``None`` means the one
-            ``settings.CHATKIT_MODEL`` names, looked up on each turn.
+        model: an ``agents.Model`` to answer every turn with (tests); ``None``
+            means the model each turn names (its user message's
+            ``inference_options.model``, else ``CHATKIT_MODEL``).
     """
 
     def __init__(self, store: DjangoStore | None = None, *, model: Model | None = None):
@@ -93,7 +96,11 @@ class ChatServer(ChatKitServer[RequestContext]):
     # --- request entry points ----------------------------------------------
 
     async def process(self, request: str | bytes | bytearray, context: RequestContext):
-        """Parse with the process-wide adapter, then dispatch (see :meth:`process_request`)."""
+        """Parse with the process-wide adapter, then dispatch (see :meth:`process_request`).
+
+        Unlike the view, this does not run the request check: use it only
+        with requests you trust (benchmarks, tests of the SDK's contract).
+        """
         from .protocol import REQUEST_ADAPTER
 
         return await self.process_request(REQUEST_ADAPTER.validate_json(request), context)
@@ -106,14 +113,18 @@ class ChatServer(ChatKitServer[RequestContext]):
         Lets the view parse and check a request once, before any streaming.
         """
         if is_streaming_req(request):
-            return StreamingResult(self._process_streaming(request, context))
-        return NonStreamingResult(await self._process_non_streaming(request, context))
+            return StreamingResult(compat.process_streaming(self, request, context))
+        return NonStreamingResult(await compat.process_non_streaming(self, request, context))
 
     # --- respond -------------------------------------------------------------
 
-    def agent(self):
-        """The Agent for this turn (the fixed one, or the settings' model)."""
-        return self._agent or agent_for(settings.CHATKIT_MODEL)
+    def agent(self, spec: str | None = None) -> Agent:
+        """The Agent for a turn: the fixed one, or ``CHATKIT_AGENT``'s on model ``spec``.
+
+        ``spec`` defaults to ``CHATKIT_MODEL``. Raises ``ImproperlyConfigured``
+        for a spec or agent path that doesn't resolve.
+        """
+        return self._agent or agent_for(spec or app_settings.CHATKIT_MODEL)
 
     async def respond(
         self,
@@ -121,24 +132,26 @@ class ChatServer(ChatKitServer[RequestContext]):
         input_user_message: UserMessageItem | None,
         context: RequestContext,
     ) -> AsyncIterator[ThreadStreamEvent]:
-        refusal = refusal_for(thread)
-        if refusal:
-            raise CustomStreamError(refusal, allow_retry=False)
-
         if input_user_message is not None and not thread.title:
             text = " ".join(p.text for p in input_user_message.content if p.type == "input_text")
             thread.title = title_from_text(text)  # the SDK saves it and sends thread.updated
 
-        history = await self.store.load_thread_items(
-            thread.id, None, settings.CHATKIT_HISTORY_ITEMS, "desc", context
+        history = list(
+            reversed(
+                (
+                    await self.store.load_thread_items(
+                        thread.id, None, app_settings.CHATKIT_HISTORY_ITEMS, "desc", context
+                    )
+                ).data
+            )
         )
-        model_input = await self.converter.to_agent_input(list(reversed(history.data)))
+        model_input = await self.converter.to_agent_input(history)
 
         try:
             # A clone per turn: openai-agents checks a shared Agent's tools
             # against every other open run, a cost that grows with the streams.
-            agent = self.agent().clone()
-        except Exception as exc:  # a bad CHATKIT_MODEL, a missing key: retrying won't help
+            agent = self.agent(turn_model(input_user_message, history)).clone()
+        except Exception as exc:  # a bad model spec, a missing key: retrying won't help
             logger.exception("No model to answer with")
             raise CustomStreamError(f"The model is not configured: {exc}", allow_retry=False) from exc
         if getattr(agent.model, "is_busy", lambda: False)():
@@ -149,7 +162,7 @@ class ChatServer(ChatKitServer[RequestContext]):
             agent,
             model_input,
             context=agent_context,
-            run_config=RunConfig(tracing_disabled=not settings.CHATKIT_TRACING),
+            run_config=RunConfig(tracing_disabled=not app_settings.CHATKIT_TRACING),
         )
         events = stream_agent_response(agent_context, result)
         rewrite = _FakeIdRewriter(self.store, thread, context)
@@ -157,7 +170,7 @@ class ChatServer(ChatKitServer[RequestContext]):
             while True:
                 # The timeout covers waiting for the model, never our own yield.
                 try:
-                    async with asyncio.timeout(settings.CHATKIT_MODEL_TIMEOUT):
+                    async with asyncio.timeout(app_settings.CHATKIT_MODEL_TIMEOUT):
                         event = await anext(events)
                 except StopAsyncIteration:
                     break
@@ -165,7 +178,7 @@ class ChatServer(ChatKitServer[RequestContext]):
         except TimeoutError:
             result.cancel()
             raise CustomStreamError(
-                f"The model did not answer within {settings.CHATKIT_MODEL_TIMEOUT:g} seconds. Try again.",
+                f"The model did not answer within {app_settings.CHATKIT_MODEL_TIMEOUT:g} seconds. Try again.",
                 allow_retry=True,
             ) from None
         except (CustomStreamError, asyncio.CancelledError):
@@ -188,27 +201,16 @@ class ChatServer(ChatKitServer[RequestContext]):
         sender: WidgetItem | None,
         context: RequestContext,
     ) -> AsyncIterator[ThreadStreamEvent]:
-        """``threads.custom_action``: a quick-reply button sends its text as the user's turn.
+        """``threads.custom_action``: the registered handler's events (:mod:`chat.actions`).
 
-        Raises ``CustomStreamError`` for a locked thread or an unknown action type.
+        Raises ``CustomStreamError`` for an unregistered type (the request
+        check refuses those first, with a 400).
         """
-        refusal = refusal_for(thread)
-        if refusal:
-            raise CustomStreamError(refusal, allow_retry=False)
-        if action.type != QUICK_REPLY_ACTION:
+        handler = find_action(action.type, sync=False)
+        if handler is None:
             raise CustomStreamError(f"Unknown action {action.type!r}.", allow_retry=False)
-        text = str((action.payload or {}).get("text", "")).strip()
-        if not text:
-            raise CustomStreamError("This button sends no text.", allow_retry=False)
-        message = UserMessageItem(
-            id=self.store.generate_item_id("message", thread, context),
-            thread_id=thread.id,
-            created_at=datetime.now(),
-            content=[UserMessageTextContent(text=text)],
-            inference_options=InferenceOptions(),
-        )
-        yield ThreadItemDoneEvent(item=message)  # the SDK saves it
-        async for event in self.respond(thread, message, context):
+        ctx = ActionContext(thread, action, handler.parse_payload(action.payload), sender, context, self)
+        async for event in handler.handler(ctx):
             yield event
 
     async def sync_action(
@@ -218,21 +220,16 @@ class ChatServer(ChatKitServer[RequestContext]):
         sender: WidgetItem | None,
         context: RequestContext,
     ) -> SyncCustomActionResponse:
-        """``threads.sync_custom_action``: ``chat.dismiss`` removes a widget's buttons.
+        """``threads.sync_custom_action``: the registered sync handler's answer.
 
-        Returns the updated widget item (saved). Raises ``ValueError`` for an
-        unknown action or a missing widget; the view answers 400.
+        Raises ``ValueError`` for an unregistered type (the view answers 400;
+        the request check refuses those first).
         """
-        refusal = refusal_for(thread)
-        if refusal:
-            raise ValueError(refusal)
-        if action.type != "chat.dismiss" or sender is None:
-            raise ValueError(f"Unknown sync action {action.type!r} (or no widget sent it).")
-        root = sender.widget.model_dump(exclude_none=True)
-        root["children"] = [c for c in root.get("children", []) if c.get("type") != "Row"]
-        updated = sender.model_copy(update={"widget": type(sender.widget).model_validate(root)})
-        await self.store.save_item(thread.id, updated, context)
-        return SyncCustomActionResponse(updated_item=updated)
+        handler = find_action(action.type, sync=True)
+        if handler is None:
+            raise ValueError(f"Unknown sync action {action.type!r}.")
+        ctx = ActionContext(thread, action, handler.parse_payload(action.payload), sender, context, self)
+        return await handler.handler(ctx)
 
     # --- feedback --------------------------------------------------------------
 
@@ -246,37 +243,20 @@ class ChatServer(ChatKitServer[RequestContext]):
         await sync_to_async(save_feedback)(thread_id, item_ids, feedback, context)
 
 
-def save_feedback(thread_id: str, item_ids: list[str], kind: str, context: RequestContext) -> None:
-    """Upsert one :class:`chat.models.Feedback` row per item, in one statement."""
-    ids = set(item_ids)
-    found = models.Item.objects.filter(thread_id=thread_id, owner=context.owner, id__in=ids).count()
-    if found != len(ids):
-        raise NotFoundError(f"Item not found in thread {thread_id}")
-    models.Feedback.objects.bulk_create(
-        [models.Feedback(thread_id=thread_id, item_id=i, owner=context.owner, kind=kind) for i in ids],
-        update_conflicts=True,
-        unique_fields=["thread", "item_id"],
-        update_fields=["kind", "created_at"],
-    )
+def turn_model(message: UserMessageItem | None, history: list[ThreadItem]) -> str | None:
+    """The model spec a turn answers with: its user message's choice, else the newest one in history.
 
-
-def model_error(exc: Exception) -> tuple[str, bool]:
-    """A message a person can act on for a failed model call, and whether a retry can help."""
-    import openai
-
-    from .llm.weights import WeightsError
-
-    if isinstance(exc, WeightsError):
-        return f"The embedded model can't be loaded: {exc}", False
-    if isinstance(exc, openai.AuthenticationError):
-        return "The model provider refused the API key. Check OPENAI_API_KEY.", False
-    if isinstance(exc, openai.RateLimitError):
-        return "The model provider is rate-limiting requests. Wait a moment and retry.", True
-    if isinstance(exc, openai.APIConnectionError):
-        return "The model server could not be reached. Check OPENAI_BASE_URL and retry.", True
-    if isinstance(exc, openai.APIStatusError):
-        return f"The model server answered with HTTP {exc.status_code}. Retry, or check its logs.", True
-    return "The model failed while writing the answer. Retry, or check the server log.", True
+    ``inference_options.model`` is set by the user's pick (``CHATKIT_MODELS``)
+    and filled in by the request check; a turn with no user message of its
+    own (a client tool's output) keeps the model of the message it answers.
+    Returns ``None`` for "the default" (``CHATKIT_MODEL``).
+    """
+    if message is not None:
+        return message.inference_options.model
+    for item in reversed(history):
+        if isinstance(item, UserMessageItem):
+            return item.inference_options.model
+    return None
 
 
 _server: ChatServer | None = None

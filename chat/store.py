@@ -1,7 +1,7 @@
 """The ChatKit ``Store`` and ``AttachmentStore`` over the Django models.
 
 Contract (openai-chatkit 1.6, ``chatkit.store.Store``; the rules are in
-DESIGN.md, "Facts about the libraries"):
+docs/architecture.md, "Rules"):
 
 * Each public method is one synchronous function behind one
   ``sync_to_async`` hop, and most of them are one SQL statement.
@@ -37,12 +37,12 @@ from chatkit.types import (
     ThreadMetadata,
 )
 from django.db import IntegrityError, transaction
-from django.db.models.constants import OnConflict
-from django.db.models import Model, Subquery
+from django.db.models import Subquery
 from django.utils import timezone
 from pydantic import TypeAdapter
 
 from . import models
+from .compat import upsert
 from .context import RequestContext
 from .threads import item_text
 
@@ -88,29 +88,6 @@ def dump_thread(thread: ThreadMetadata) -> dict[str, Any]:
     return data
 
 
-def upsert(obj: Model, *, unique_fields: list[str], update_fields: list[str]) -> None:
-    """Write one row as a single ``INSERT … ON CONFLICT (unique) DO UPDATE`` statement.
-
-    ``bulk_create(update_conflicts=True)`` compiles the same statement but
-    always wraps it in a transaction, which on SQLite adds a ``BEGIN
-    IMMEDIATE`` round trip to every write of a turn. One statement is atomic
-    by itself, so this calls the insert that ``bulk_create`` and
-    ``Model.save()`` share (``QuerySet._insert``) directly. An update keeps
-    the row's primary key, so an item keeps its place (``seq``).
-
-    Raises ``IntegrityError`` on any other constraint (e.g. a missing thread).
-    """
-    opts = obj._meta
-    get = opts.get_field
-    type(obj)._default_manager._insert(
-        [obj],
-        fields=[f for f in opts.concrete_fields if f is not opts.pk],
-        on_conflict=OnConflict.UPDATE,
-        unique_fields=[get(name) for name in unique_fields],
-        update_fields=[get(name) for name in update_fields],
-    )
-
-
 def _page(rows: list, limit: int, to_model) -> Page:
     """Cut ``limit + 1`` fetched rows into a ``Page`` (``rows`` already ordered)."""
     has_more = len(rows) > limit
@@ -152,11 +129,11 @@ class DjangoStore(Store[RequestContext]):
     @staticmethod
     def _require_thread(thread_id: str, context: RequestContext) -> None:
         """Raise ``NotFoundError`` unless ``context.owner`` owns ``thread_id`` (cached per request)."""
-        if thread_id in context.owned_threads:
+        if thread_id in context.known_threads:
             return
-        if not models.Thread.objects.filter(id=thread_id, owner=context.owner).exists():
+        if not models.Thread.objects.owned_by(context.owner).filter(id=thread_id).exists():
             raise NotFoundError(f"Thread {thread_id} not found")
-        context.owned_threads.add(thread_id)
+        context.known_threads.add(thread_id)
 
     # --- threads ----------------------------------------------------------
 
@@ -165,14 +142,14 @@ class DjangoStore(Store[RequestContext]):
         return ThreadMetadata.model_validate(row.data)
 
     def _load_thread(self, thread_id: str, context: RequestContext) -> ThreadMetadata:
-        row = models.Thread.objects.filter(id=thread_id, owner=context.owner).only("data").first()
+        row = models.Thread.objects.owned_by(context.owner).filter(id=thread_id).only("data").first()
         if row is None:
             raise NotFoundError(f"Thread {thread_id} not found")
-        context.owned_threads.add(thread_id)
+        context.known_threads.add(thread_id)
         return self._to_thread(row)
 
     async def load_thread(self, thread_id: str, context: RequestContext) -> ThreadMetadata:
-        prefetched = context.prefetched_threads.pop(thread_id, None)
+        prefetched = context.known_threads.take_row(thread_id)
         if prefetched is not None:  # read moments ago by the view's request check
             return ThreadMetadata.model_validate(prefetched)
         return await sync_to_async(self._load_thread)(thread_id, context)
@@ -186,8 +163,8 @@ class DjangoStore(Store[RequestContext]):
             "updated_at": timezone.now(),
         }
         # Update first: after the first turn a thread is only ever updated.
-        if models.Thread.objects.filter(id=thread.id, owner=context.owner).update(**fields):
-            context.owned_threads.add(thread.id)
+        if models.Thread.objects.owned_by(context.owner).filter(id=thread.id).update(**fields):
+            context.known_threads.add(thread.id)
             return
         try:
             with transaction.atomic():
@@ -201,7 +178,7 @@ class DjangoStore(Store[RequestContext]):
         except IntegrityError:
             # The id exists under another owner: theirs, and not ours to overwrite.
             raise NotFoundError(f"Thread {thread.id} not found") from None
-        context.owned_threads.add(thread.id)
+        context.known_threads.add(thread.id)
 
     async def save_thread(self, thread: ThreadMetadata, context: RequestContext) -> None:
         await sync_to_async(self._save_thread)(thread, context)
@@ -209,7 +186,7 @@ class DjangoStore(Store[RequestContext]):
     def _load_threads(
         self, limit: int, after: str | None, order: str, context: RequestContext
     ) -> Page[ThreadMetadata]:
-        mine = models.Thread.objects.filter(owner=context.owner)
+        mine = models.Thread.objects.owned_by(context.owner)
         after_seq = Subquery(mine.filter(id=after).values("seq")[:1]) if after else None
         rows = list(_ordered(mine, order, after_seq).only("id", "data")[: limit + 1])
         return _page(rows, limit, self._to_thread)
@@ -221,7 +198,7 @@ class DjangoStore(Store[RequestContext]):
 
     def _delete_thread(self, thread_id: str, context: RequestContext) -> None:
         with transaction.atomic():
-            thread = models.Thread.objects.filter(id=thread_id, owner=context.owner).first()
+            thread = models.Thread.objects.owned_by(context.owner).filter(id=thread_id).first()
             if thread is None:
                 raise NotFoundError(f"Thread {thread_id} not found")
             files = [
@@ -237,7 +214,7 @@ class DjangoStore(Store[RequestContext]):
             thread.delete()
             # The bytes go only once the rows are surely gone.
             transaction.on_commit(lambda: _delete_files(files))
-        context.owned_threads.discard(thread_id)
+        context.known_threads.discard(thread_id)
 
     async def delete_thread(self, thread_id: str, context: RequestContext) -> None:
         await sync_to_async(self._delete_thread)(thread_id, context)
@@ -252,7 +229,7 @@ class DjangoStore(Store[RequestContext]):
         self, thread_id: str, after: str | None, limit: int, order: str, context: RequestContext
     ) -> Page[ThreadItem]:
         self._require_thread(thread_id, context)
-        items = models.Item.objects.filter(thread_id=thread_id, owner=context.owner)
+        items = models.Item.objects.owned_by(context.owner).filter(thread_id=thread_id)
         after_seq = Subquery(items.filter(id=after).values("seq")[:1]) if after else None
         rows = list(_ordered(items, order, after_seq).only("id", "data")[: limit + 1])
         return _page(rows, limit, self._to_item)
@@ -282,7 +259,7 @@ class DjangoStore(Store[RequestContext]):
             upsert(row, unique_fields=["thread", "id"], update_fields=["type", "text", "data"])
         except IntegrityError:
             # The thread vanished between the ownership check and the write.
-            context.owned_threads.discard(thread_id)
+            context.known_threads.discard(thread_id)
             raise NotFoundError(f"Thread {thread_id} not found") from None
 
     async def add_thread_item(
@@ -295,7 +272,7 @@ class DjangoStore(Store[RequestContext]):
 
     def _load_item(self, thread_id: str, item_id: str, context: RequestContext) -> ThreadItem:
         row = (
-            models.Item.objects.filter(thread_id=thread_id, id=item_id, owner=context.owner)
+            models.Item.objects.owned_by(context.owner).filter(thread_id=thread_id, id=item_id)
             .only("data")
             .first()
         )
@@ -307,9 +284,9 @@ class DjangoStore(Store[RequestContext]):
         return await sync_to_async(self._load_item)(thread_id, item_id, context)
 
     def _delete_thread_item(self, thread_id: str, item_id: str, context: RequestContext) -> None:
-        deleted, _ = models.Item.objects.filter(
-            thread_id=thread_id, id=item_id, owner=context.owner
-        ).delete()
+        deleted, _ = (
+            models.Item.objects.owned_by(context.owner).filter(thread_id=thread_id, id=item_id).delete()
+        )
         if not deleted:
             raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
 
@@ -330,7 +307,7 @@ class DjangoStore(Store[RequestContext]):
             "thread_id": attachment.thread_id,
             "data": data,
         }
-        if models.Attachment.objects.filter(id=attachment.id, owner=context.owner).update(**fields):
+        if models.Attachment.objects.owned_by(context.owner).filter(id=attachment.id).update(**fields):
             return
         try:
             with transaction.atomic():
@@ -343,7 +320,7 @@ class DjangoStore(Store[RequestContext]):
 
     def _load_attachment(self, attachment_id: str, context: RequestContext) -> Attachment:
         row = (
-            models.Attachment.objects.filter(id=attachment_id, owner=context.owner)
+            models.Attachment.objects.owned_by(context.owner).filter(id=attachment_id)
             .only("data")
             .first()
         )
@@ -364,7 +341,7 @@ def delete_attachment_row(attachment_id: str, context: RequestContext) -> None:
     Raises ``NotFoundError`` when it is missing or another owner's.
     """
     with transaction.atomic():
-        row = models.Attachment.objects.filter(id=attachment_id, owner=context.owner).first()
+        row = models.Attachment.objects.owned_by(context.owner).filter(id=attachment_id).first()
         if row is None:
             raise NotFoundError(f"Attachment {attachment_id} not found")
         name = row.file.name
@@ -379,13 +356,27 @@ def delete_attachment_bytes(attachment_id: str, context: RequestContext) -> None
     ``Store``; each removes its own part. Raises ``NotFoundError`` when the
     attachment is missing or another owner's.
     """
-    row = models.Attachment.objects.filter(id=attachment_id, owner=context.owner).only("file").first()
+    row = models.Attachment.objects.owned_by(context.owner).filter(id=attachment_id).only("file").first()
     if row is None:
         raise NotFoundError(f"Attachment {attachment_id} not found")
     if row.file.name:
         name = row.file.name
         models.Attachment.objects.filter(seq=row.seq).update(file="")
         _delete_files([name])
+
+
+def save_feedback(thread_id: str, item_ids: list[str], kind: str, context: RequestContext) -> None:
+    """Upsert one :class:`chat.models.Feedback` row per item, in one statement."""
+    ids = set(item_ids)
+    found = models.Item.objects.owned_by(context.owner).filter(thread_id=thread_id, id__in=ids).count()
+    if found != len(ids):
+        raise NotFoundError(f"Item not found in thread {thread_id}")
+    models.Feedback.objects.bulk_create(
+        [models.Feedback(thread_id=thread_id, item_id=i, owner=context.owner, kind=kind) for i in ids],
+        update_conflicts=True,
+        unique_fields=["thread", "item_id"],
+        update_fields=["kind", "created_at"],
+    )
 
 
 def _delete_files(names: list[str]) -> None:

@@ -14,7 +14,6 @@ from asgiref.sync import sync_to_async
 from chatkit.server import StreamingResult
 from chatkit.store import NotFoundError
 from chatkit.types import ErrorEvent, is_streaming_req
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db.models import OuterRef, Subquery
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
@@ -24,13 +23,12 @@ from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from . import models
+from .conf import app_settings
 from .context import RequestContext, request_context
 from .protocol import BadRequest, CheckedRequest, check_request, parse_request
 from .server import get_server
 
 logger = logging.getLogger(__name__)
-
-CHATKIT_CDN_URL = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js"
 
 SSE_HEADERS = {
     "Cache-Control": "no-cache",
@@ -57,32 +55,35 @@ def index(request):
     context = request_context(request)  # an anonymous visitor's owner exists before the app's first requests
     linked = request.GET.get("thread")
     config = {
-        "apiUrl": "/chatkit",
-        "itemStateUrl": reverse("chatkit-item-state"),
-        "domainKey": settings.CHATKIT_DOMAIN_KEY,
-        "ui": settings.CHATKIT_UI,
-        "cdnUrl": CHATKIT_CDN_URL,
-        "loadTimeoutMs": 4000,
-        "models": page_models(),
-        "greeting": settings.CHATKIT_GREETING,
-        "startPrompts": settings.CHATKIT_START_PROMPTS,
+        "apiUrl": reverse("chat:chatkit"),
+        "itemStateUrl": reverse("chat:item-state"),
+        "domainKey": app_settings.CHATKIT_DOMAIN_KEY,
+        "ui": app_settings.CHATKIT_UI,
+        "cdnUrl": app_settings.CHATKIT_CDN_URL,
+        "loadTimeoutMs": app_settings.CHATKIT_CDN_TIMEOUT_MS,
+        "models": model_choices(),
+        "greeting": app_settings.CHATKIT_GREETING,
+        "startPrompts": app_settings.CHATKIT_START_PROMPTS,
         # A ?thread= link to a thread that isn't this owner's: the page says so at
         # once and drops the parameter, instead of asking /chatkit and waiting.
-        "missingThread": bool(linked) and not models.Thread.objects.filter(id=linked, owner=context.owner).exists(),
+        "missingThread": bool(linked) and not models.Thread.objects.owned_by(context.owner).filter(id=linked).exists(),
     }
     return render(request, "chat/index.html", {"chatkit_config": config})
 
 
-def page_models() -> list[dict]:
-    """The models a user may pick, for the page config: ``[{"id", "label", "default"}]``.
+def model_choices() -> list[dict]:
+    """The models a user may pick, for the page: ``[{"id": spec, "label": str, "default": bool}]``.
 
-    ``settings.CHATKIT_MODELS`` (``[{"id": spec, "label": str}]``), or
-    ``CHATKIT_MODEL`` alone when it is empty; the entry for ``CHATKIT_MODEL``
-    (else the first) is the default. The UIs show a picker only for two or more.
+    ``CHATKIT_MODELS`` lists them (each ``{"id": "<CHATKIT_MODEL spec>", "label": "..."}``);
+    the configured model is always among them; with it alone the UIs show no picker.
     """
-    listed = [dict(m) for m in settings.CHATKIT_MODELS] or [{"id": settings.CHATKIT_MODEL}]
-    default = next((m["id"] for m in listed if m["id"] == settings.CHATKIT_MODEL), listed[0]["id"])
-    return [{"id": m["id"], "label": m.get("label") or m["id"], "default": m["id"] == default} for m in listed]
+    default = app_settings.CHATKIT_MODEL
+    entries = list(app_settings.CHATKIT_MODELS)
+    if default not in [e["id"] for e in entries]:  # the configured model is always offered
+        entries.insert(0, {"id": default, "label": default})
+    return [
+        {"id": e["id"], "label": e.get("label") or e["id"], "default": e["id"] == default} for e in entries
+    ]
 
 
 def item_state(request):
@@ -102,10 +103,10 @@ def item_state(request):
     if not thread_id:
         return error_response(400, "missing_thread_id", "Give the thread as ?thread_id=…")
     owner = request_context(request).owner
-    if not models.Thread.objects.filter(id=thread_id, owner=owner).exists():
+    if not models.Thread.objects.owned_by(owner).filter(id=thread_id).exists():
         return error_response(404, "not_found", "This chat doesn't exist or isn't yours.")
-    feedback = models.Feedback.objects.filter(thread_id=thread_id, owner=owner).values_list("item_id", "kind")
-    items = models.Item.objects.filter(thread_id=thread_id, owner=owner)
+    feedback = models.Feedback.objects.owned_by(owner).filter(thread_id=thread_id).values_list("item_id", "kind")
+    items = models.Item.objects.owned_by(owner).filter(thread_id=thread_id)
     next_type = items.filter(seq__gt=OuterRef("seq")).order_by("seq").values("type")[:1]
     stopped = (
         items.filter(type=models.ItemType.ASSISTANT_MESSAGE)
@@ -127,7 +128,7 @@ async def chatkit(request):
     """
     if request.method != "POST":
         return error_response(405, "method_not_allowed", "Use POST.", Allow="POST")
-    limit = settings.CHATKIT_MAX_REQUEST_BYTES
+    limit = app_settings.CHATKIT_MAX_REQUEST_BYTES
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -205,6 +206,6 @@ def _frame(event: ErrorEvent) -> bytes:
 
 def csrf_failure(request, reason=""):
     """``CSRF_FAILURE_VIEW``: JSON for ``/chatkit``, Django's page elsewhere."""
-    if request.path.startswith("/chatkit"):
+    if request.path.startswith(reverse("chat:chatkit")):
         return error_response(403, "csrf_failed", f"CSRF verification failed: {reason}. Send X-CSRFToken.")
     return django_csrf_failure(request, reason=reason)

@@ -9,6 +9,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from chat.conf import DEFAULTS as CHATKIT_DEFAULTS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -138,52 +140,41 @@ DJANGO_VITE = {
 LOGIN_URL = "admin:login"
 
 # --- ChatKit ---------------------------------------------------------------
+# Each default lives in the app (chat/conf.py); the environment overrides it.
+# The README's settings table says what each one means.
 
-# Where answers come from: "local" (embedded, offline), "local:<variant>",
-# "echo", "openai:<model>" or "openai-compatible:<model>".
-CHATKIT_MODEL = env.str("CHATKIT_MODEL", default="local")
-# Seconds the echo model waits before each word (imitates a slow model).
-CHATKIT_ECHO_DELAY = env.float("CHATKIT_ECHO_DELAY", default=0.0)
-CHATKIT_INSTRUCTIONS = env.str(
-    "CHATKIT_INSTRUCTIONS",
-    default=(
-        "You are a helpful assistant in a chat application. Answer briefly and "
-        "clearly, in Markdown when it helps."
-    ),
+CHATKIT_MODEL = env.str("CHATKIT_MODEL", default=CHATKIT_DEFAULTS["CHATKIT_MODEL"])
+CHATKIT_MODELS = env.json("CHATKIT_MODELS", default=CHATKIT_DEFAULTS["CHATKIT_MODELS"])
+CHATKIT_MODEL_PROVIDERS = env.json(
+    "CHATKIT_MODEL_PROVIDERS", default=CHATKIT_DEFAULTS["CHATKIT_MODEL_PROVIDERS"]
 )
-# How many recent thread items the model sees as history.
-CHATKIT_HISTORY_ITEMS = env.int("CHATKIT_HISTORY_ITEMS", default=30)
-# Largest request body accepted by POST /chatkit, in bytes.
-CHATKIT_MAX_REQUEST_BYTES = env.int("CHATKIT_MAX_REQUEST_BYTES", default=1_048_576)
-# Seconds a single model call may take before it becomes an error event.
-CHATKIT_MODEL_TIMEOUT = env.float("CHATKIT_MODEL_TIMEOUT", default=120.0)
-# Traces go to the OpenAI platform only when this is on.
-CHATKIT_TRACING = env.bool("CHATKIT_TRACING", default=False)
-# Where the embedded model's joined GGUF file is cached.
+CHATKIT_AGENT = env.str("CHATKIT_AGENT", default=CHATKIT_DEFAULTS["CHATKIT_AGENT"])
+CHATKIT_OWNER = env.str("CHATKIT_OWNER", default=CHATKIT_DEFAULTS["CHATKIT_OWNER"])
+CHATKIT_ECHO_DELAY = env.float("CHATKIT_ECHO_DELAY", default=CHATKIT_DEFAULTS["CHATKIT_ECHO_DELAY"])
+CHATKIT_INSTRUCTIONS = env.str(
+    "CHATKIT_INSTRUCTIONS", default=CHATKIT_DEFAULTS["CHATKIT_INSTRUCTIONS"]
+)
+CHATKIT_HISTORY_ITEMS = env.int(
+    "CHATKIT_HISTORY_ITEMS", default=CHATKIT_DEFAULTS["CHATKIT_HISTORY_ITEMS"]
+)
+CHATKIT_MAX_REQUEST_BYTES = env.int(
+    "CHATKIT_MAX_REQUEST_BYTES", default=CHATKIT_DEFAULTS["CHATKIT_MAX_REQUEST_BYTES"]
+)
+CHATKIT_MODEL_TIMEOUT = env.float(
+    "CHATKIT_MODEL_TIMEOUT", default=CHATKIT_DEFAULTS["CHATKIT_MODEL_TIMEOUT"]
+)
+CHATKIT_TRACING = env.bool("CHATKIT_TRACING", default=CHATKIT_DEFAULTS["CHATKIT_TRACING"])
 CHATKIT_MODEL_CACHE_DIR = env.path(
-    "CHATKIT_MODEL_CACHE_DIR", default=Path.home() / ".cache" / "django-chatkit"
+    "CHATKIT_MODEL_CACHE_DIR", default=CHATKIT_DEFAULTS["CHATKIT_MODEL_CACHE_DIR"]
+)
+CHATKIT_UI = env.str("CHATKIT_UI", default=CHATKIT_DEFAULTS["CHATKIT_UI"])
+CHATKIT_DOMAIN_KEY = env.str("CHATKIT_DOMAIN_KEY", default=CHATKIT_DEFAULTS["CHATKIT_DOMAIN_KEY"])
+CHATKIT_GREETING = env.str("CHATKIT_GREETING", default=CHATKIT_DEFAULTS["CHATKIT_GREETING"])
+CHATKIT_START_PROMPTS = env.json(
+    "CHATKIT_START_PROMPTS", default=CHATKIT_DEFAULTS["CHATKIT_START_PROMPTS"]
 )
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
-
-# Frontend: "auto" (ChatKit from the CDN, built-in client if it doesn't load),
-# "chatkit" (always the official UI) or "builtin" (always ours).
-CHATKIT_UI = env.str("CHATKIT_UI", default="auto")
-CHATKIT_DOMAIN_KEY = env.str("CHATKIT_DOMAIN_KEY", default="domain_pk_localhost_dev")
-# The models a user may pick, as JSON: [{"id": "<CHATKIT_MODEL spec>", "label": "Shown name"}].
-# Empty: CHATKIT_MODEL alone, and no picker shows.
-CHATKIT_MODELS = env.json("CHATKIT_MODELS", default=[])
-# The start screen of both UIs. A prompt with "theme" shows only in that theme.
-CHATKIT_GREETING = env.str("CHATKIT_GREETING", default="What can I help you with?")
-CHATKIT_START_PROMPTS = env.json(
-    "CHATKIT_START_PROMPTS",
-    default=[
-        {"label": "Explain a concept", "prompt": "Explain how server-sent events work, briefly.", "icon": "lightbulb"},
-        {"label": "Draft a note", "prompt": "Draft a short, friendly note to my team about Friday's release.", "icon": "write"},
-        {"label": "Switch to dark mode", "prompt": "Switch the theme to dark.", "icon": "sparkle", "theme": "light"},
-        {"label": "Switch to light mode", "prompt": "Switch the theme to light.", "icon": "sparkle", "theme": "dark"},
-    ],
-)
 
 LOGGING = {
     "version": 1,

@@ -1,13 +1,9 @@
-"""URL routes: the chat page, the ChatKit endpoint and the admin."""
+"""URL routes: the chat app (its page and the ChatKit endpoint) and the admin."""
 
 from django.contrib import admin
-from django.urls import path
-
-from chat import views
+from django.urls import include, path
 
 urlpatterns = [
-    path("", views.index, name="index"),
-    path("chatkit", views.chatkit, name="chatkit"),
-    path("chatkit/item-state", views.item_state, name="chatkit-item-state"),
     path("admin/", admin.site.urls),
+    path("", include("chat.urls")),
 ]

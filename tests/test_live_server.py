@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import CSRF_TOKEN, user_input
+from tests.helpers import CSRF_TOKEN, user_input
 from tests.servers import live_server
 
 

@@ -85,10 +85,9 @@ async def test_real_model_streams_text():
     deltas: list[str] = []
     item_ids: set[str] = set()
     async for event in result.stream_events():
-        if event.type == "raw_response_event":
-            if event.data.type == "response.output_text.delta":
-                deltas.append(event.data.delta)
-                item_ids.add(event.data.item_id)
+        if event.type == "raw_response_event" and event.data.type == "response.output_text.delta":
+            deltas.append(event.data.delta)
+            item_ids.add(event.data.item_id)
     assert "".join(deltas).strip()
     assert result.final_output == "".join(deltas)
     assert item_ids and "__fake_id__" not in item_ids

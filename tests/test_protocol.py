@@ -9,12 +9,13 @@ import json
 
 import pytest
 from agents.models.fake_id import FAKE_RESPONSES_ID
+from chatkit.types import SyncCustomActionResponse
 from agents.testing import ModelStep, assistant_message, function_call
-from asgiref.sync import sync_to_async
 
 from chat import models
+from chat.actions import action
 from chat.store import new_id
-from tests.conftest import assistant_text, user_input
+from tests.helpers import assistant_text, user_input
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -115,10 +116,20 @@ async def test_custom_action_quick_reply_and_sync_dismiss(client, scripted):
     texts = [(i.type, i.text) for i in await items_of(thread_id)]
     assert ("user_message", "Porto") in texts
 
-    result = await client.json("threads.sync_custom_action", thread_id=thread_id, item_id=widget["id"], action={"type": "chat.dismiss"})
+    result = await client.json("threads.sync_custom_action", thread_id=thread_id, item_id=widget["id"], action={"type": "test.dismiss"})
     assert all(c["type"] != "Row" for c in result["updated_item"]["widget"]["children"])
     stored = await models.Item.objects.aget(thread_id=thread_id, id=widget["id"])
     assert all(c["type"] != "Row" for c in stored.data["widget"]["children"])
+
+
+@action("test.dismiss", sync=True)
+async def dismiss_buttons(ctx):
+    """A sync action registered by a test: drops the sender widget's button rows and saves it."""
+    root = ctx.sender.widget.model_dump(exclude_none=True)
+    root["children"] = [c for c in root.get("children", []) if c.get("type") != "Row"]
+    updated = ctx.sender.model_copy(update={"widget": type(ctx.sender.widget).model_validate(root)})
+    await ctx.server.store.save_item(ctx.thread.id, updated, ctx.context)
+    return SyncCustomActionResponse(updated_item=updated)
 
 
 async def test_client_tool_call_and_its_output(client, scripted):
@@ -214,54 +225,12 @@ async def test_method_size_and_csrf(client, settings):
     assert response.status_code == 403 and response.json()["error"]["code"] == "csrf_failed"
 
 
-async def test_another_owners_ids_are_not_found_on_every_type(make_client, scripted):
-    scripted.enqueue([function_call("show_quick_replies", {"question": "Q?", "options": ["A"]}, call_id="c1")])
-    scripted.enqueue(reply("shown"))
-    alice, mallory = make_client(), make_client()
-    thread_id, events = await alice.new_thread("private")
-    items = [e["item"] for e in events if e["type"] == "thread.item.done"]
-    user_item = items[0]["id"]
-    widget = next(i for i in items if i["type"] == "widget")
-    await sync_to_async(models.Attachment.objects.create)(
-        id="atc_" + "f" * 32, owner=(await models.Thread.objects.aget(id=thread_id)).owner,
-        name="a.txt", mime_type="text/plain", data={"id": "atc_" + "f" * 32, "type": "file", "name": "a.txt", "mime_type": "text/plain"},
-    )
-
-    requests = {
-        "threads.get_by_id": {"thread_id": thread_id},
-        "threads.add_user_message": {"thread_id": thread_id, "input": user_input("hi")},
-        "threads.update": {"thread_id": thread_id, "title": "mine"},
-        "threads.delete": {"thread_id": thread_id},
-        "items.list": {"thread_id": thread_id},
-        "items.feedback": {"thread_id": thread_id, "item_ids": [user_item], "kind": "positive"},
-        "threads.retry_after_item": {"thread_id": thread_id, "item_id": user_item},
-        "threads.custom_action": {"thread_id": thread_id, "item_id": widget["id"], "action": {"type": "chat.reply", "payload": {"text": "A"}}},
-        "threads.sync_custom_action": {"thread_id": thread_id, "item_id": widget["id"], "action": {"type": "chat.dismiss"}},
-        "threads.add_client_tool_output": {"thread_id": thread_id, "result": {}},
-        "attachments.delete": {"attachment_id": "atc_" + "f" * 32},
-        "threads.create": {"input": user_input("steal", attachments=["atc_" + "f" * 32])},
-    }
-    for type_, params in requests.items():
-        response = await mallory.request(type_, **params)
-        assert response.status_code == 404, (type_, response.status_code, response.text)
-        assert response.json()["error"]["code"] == "not_found"
-        # ...exactly like an id that doesn't exist at all.
-        missing = json.loads(json.dumps(params).replace(thread_id, "thr_" + "0" * 32).replace("atc_" + "f" * 32, "atc_" + "0" * 32))
-        if type_ != "threads.create" or missing != params:
-            assert (await mallory.request(type_, **missing)).status_code == 404, type_
-
-    listing = await mallory.json("threads.list")
-    assert listing["data"] == []
-    assert (await models.Thread.objects.aget(id=thread_id)).title == "private"
-    assert await models.Item.objects.filter(thread_id=thread_id).acount() == len(items)
-
-
 async def test_failing_model_is_an_error_event_and_retry_works(client, scripted):
     scripted.enqueue(ModelStep.raise_error(RuntimeError("GPU on fire")))
     scripted.enqueue(reply("recovered"))
     response = await client.request("threads.create", input=user_input("please answer"))
     assert response.status_code == 200
-    from tests.conftest import sse_events
+    from tests.helpers import sse_events
 
     events = sse_events(response.text)
     errors = [e for e in events if e["type"] == "error"]
@@ -301,7 +270,7 @@ async def test_a_silent_model_times_out_into_an_error_event(client, scripted, se
 
     settings.CHATKIT_MODEL_TIMEOUT = 0.3
     scripted.enqueue(ModelStep.stream(never_answers))
-    from tests.conftest import sse_events
+    from tests.helpers import sse_events
 
     response = await client.request("threads.create", input=user_input("hello?"))
     events = sse_events(response.text)
@@ -316,7 +285,7 @@ async def test_a_refused_api_key_is_named_in_the_error_event(client, scripted):
 
     request = httpx.Request("POST", "https://api.openai.com/v1/responses")
     scripted.enqueue(ModelStep.raise_error(openai.AuthenticationError("bad key", response=httpx.Response(401, request=request), body=None)))
-    from tests.conftest import sse_events
+    from tests.helpers import sse_events
 
     events = sse_events((await client.request("threads.create", input=user_input("hi"))).text)
     assert any(e["type"] == "error" and "OPENAI_API_KEY" in e["message"] for e in events), events
@@ -325,7 +294,7 @@ async def test_a_refused_api_key_is_named_in_the_error_event(client, scripted):
 async def test_an_unusable_model_setting_is_an_error_event(client, settings):
     settings.CHATKIT_MODEL = "openai-compatible:llama"
     settings.OPENAI_BASE_URL = ""
-    from tests.conftest import sse_events
+    from tests.helpers import sse_events
 
     events = sse_events((await client.request("threads.create", input=user_input("hi"))).text)
     error = next(e for e in events if e["type"] == "error")
@@ -345,7 +314,7 @@ async def test_the_page_gives_a_visitor_one_owner_for_concurrent_first_requests(
     assert created.status_code == listing.status_code == 200
     # Neither request had to mint an owner (which each would do on its own).
     assert "sessionid" not in created.cookies and "sessionid" not in listing.cookies
-    from tests.conftest import sse_events
+    from tests.helpers import sse_events
 
     thread_id = sse_events(created.text)[0]["thread"]["id"]
     assert (await client.request("threads.get_by_id", thread_id=thread_id)).status_code == 200

@@ -14,7 +14,7 @@ import pytest
 from django.db.backends.signals import connection_created
 
 from chat.llm.echo import EchoModel
-from tests.conftest import assistant_text, user_input
+from tests.helpers import assistant_text, user_input
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

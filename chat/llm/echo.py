@@ -18,7 +18,7 @@ from typing import Any
 
 from agents import Model, ModelResponse, ModelSettings, ModelTracing, Usage
 from agents.items import TResponseInputItem, TResponseStreamEvent
-from django.conf import settings
+from ..conf import app_settings
 from pydantic import BaseModel as PydanticBaseModel
 from openai.types.responses import (
     Response,
@@ -73,7 +73,7 @@ class EchoModel(Model):
 
     Args:
         delay: seconds to sleep before each word (default
-            ``settings.CHATKIT_ECHO_DELAY``); 0 streams as fast as the consumer reads.
+            ``app_settings.CHATKIT_ECHO_DELAY``); 0 streams as fast as the consumer reads.
         name: reported as ``Response.model``.
 
     Event sequence (one message, mirroring the Responses API):
@@ -86,7 +86,7 @@ class EchoModel(Model):
     """
 
     def __init__(self, delay: float | None = None, name: str = "echo") -> None:
-        self.delay = settings.CHATKIT_ECHO_DELAY if delay is None else float(delay)
+        self.delay = app_settings.CHATKIT_ECHO_DELAY if delay is None else float(delay)
         self.name = name
 
     # -- helpers -----------------------------------------------------------------

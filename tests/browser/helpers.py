@@ -67,3 +67,28 @@ def serious_axe_violations(page) -> list[dict]:
         for v in results["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+class TwinEchoProvider:
+    """``twin:<name>`` (as ``CHATKIT_MODEL_PROVIDERS`` names it): an echo whose answers start with "<name>:".
+
+    A second model for the picker's test that shows in its answer which model answered.
+    """
+
+    def get_model(self, model_name: str | None):
+        from chat.llm.echo import EchoModel, latest_user_text
+
+        label = model_name or "twin"
+
+        class NamedEcho(EchoModel):
+            def _tagged(self, input):
+                items = [input] if isinstance(input, str) else list(input)
+                return [*items, {"role": "user", "content": f"{label}: {latest_user_text(input)}"}]
+
+            async def get_response(self, system_instructions, input, *args, **kwargs):
+                return await super().get_response(system_instructions, self._tagged(input), *args, **kwargs)
+
+            def stream_response(self, system_instructions, input, *args, **kwargs):
+                return super().stream_response(system_instructions, self._tagged(input), *args, **kwargs)
+
+        return NamedEcho(name=f"twin:{label}")

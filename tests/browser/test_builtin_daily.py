@@ -19,8 +19,12 @@ pytestmark = pytest.mark.browser
 
 MISSING = "This chat doesn't exist or isn't yours"
 
-# Two models to pick from: the lead's server checks the id against this list.
-MODELS = [{"id": "echo", "label": "Echo"}, {"id": "echo:second", "label": "Second echo"}]
+# Two models to pick from: the echo, and an echo that starts its answers with "second:".
+MODELS = [{"id": "echo", "label": "Echo"}, {"id": "twin:second", "label": "Second echo"}]
+TWO_MODELS = {
+    "CHATKIT_MODELS": json.dumps(MODELS),
+    "CHATKIT_MODEL_PROVIDERS": json.dumps({"twin": "tests.browser.helpers.TwinEchoProvider"}),
+}
 
 
 def finished(page, answers: int = 1) -> None:
@@ -220,7 +224,7 @@ def test_no_picker_for_one_model(servers, page):
 
 
 def test_picking_a_second_model_travels_with_the_message_and_is_recorded(servers, page, artifacts):
-    server = servers("builtin", CHATKIT_MODELS=json.dumps(MODELS))
+    server = servers("builtin", **TWO_MODELS)
     sent: list[dict] = []
     page.on("request", lambda r: sent.append(json.loads(r.post_data)) if r.url.endswith("/chatkit") and r.method == "POST" else None)
     page.goto(server.url + "/")
@@ -230,16 +234,17 @@ def test_picking_a_second_model_travels_with_the_message_and_is_recorded(servers
     picker.select_option(label="Second echo")
     send(page, "Answer with the second model")
     finished(page)
+    expect(assistant(page)).to_have_text("second: Answer with the second model")
 
     created = next(r for r in sent if r["type"] == "threads.create")
-    assert created["params"]["input"]["inference_options"] == {"model": "echo:second"}
+    assert created["params"]["input"]["inference_options"] == {"model": "twin:second"}
     thread_id = page.url.split("thread=")[1]
     (stored,) = sql(server, "SELECT data FROM chat_item WHERE thread_id = ? AND type = 'user_message'", thread_id)
-    assert json.loads(stored[0])["inference_options"]["model"] == "echo:second"
+    assert json.loads(stored[0])["inference_options"]["model"] == "twin:second"
 
     # The thread keeps its model after a reload; a new chat starts on the default.
     page.reload()
-    expect(page.get_by_test_id("model-picker")).to_have_value("echo:second")
+    expect(page.get_by_test_id("model-picker")).to_have_value("twin:second")
     page.screenshot(path=str(artifacts / "browser-builtin-models.png"))
     page.get_by_test_id("new-thread").click()
     expect(page.get_by_test_id("model-picker")).to_have_value("echo")
@@ -248,7 +253,7 @@ def test_picking_a_second_model_travels_with_the_message_and_is_recorded(servers
 def test_the_chatkit_ui_gets_the_same_models_and_start_screen(servers, page):
     from .stubs import serve_chatkit_stub
 
-    server = servers("chatkit", CHATKIT_MODELS=json.dumps(MODELS))
+    server = servers("chatkit", **TWO_MODELS)
     serve_chatkit_stub(page)
     page.emulate_media(color_scheme="dark")
     page.goto(server.url + "/")
@@ -256,7 +261,7 @@ def test_the_chatkit_ui_gets_the_same_models_and_start_screen(servers, page):
     options = page.evaluate("() => ({composer: window.__chatkitOptions.composer, start: window.__chatkitOptions.startScreen})")
     assert options["composer"]["models"] == [
         {"id": "echo", "label": "Echo", "default": True},
-        {"id": "echo:second", "label": "Second echo", "default": False},
+        {"id": "twin:second", "label": "Second echo", "default": False},
     ]
     assert options["start"]["greeting"] == "What can I help you with?"
     labels = [p["label"] for p in options["start"]["prompts"]]

@@ -1,0 +1,198 @@
+"""System checks for the chat app: ``manage.py check`` catches a bad setting before the first turn.
+
+Registered in ``ChatConfig.ready()`` (Django docs, "System check framework").
+
+=========  ====================================================================
+chat.E001  ``CHATKIT_MODEL`` (or a ``CHATKIT_MODELS`` id) is not a valid spec
+chat.E002  ``CHATKIT_UI`` is not one of auto, chatkit, builtin
+chat.E003  an ``openai-compatible:`` model without ``OPENAI_BASE_URL``
+chat.E004  ``daphne`` missing from ``INSTALLED_APPS`` or not first (runserver won't stream)
+chat.E005  ``CHATKIT_AGENT`` or ``CHATKIT_OWNER`` doesn't import or isn't callable
+chat.E006  ``CHATKIT_MODELS`` is not a list of ``{"id": ..., "label": ...}``
+chat.E007  ``CHATKIT_MODEL_PROVIDERS`` names something that isn't a ModelProvider class
+chat.W001  ``DEBUG`` off with Django's development ``SECRET_KEY``
+chat.W002  ``DEBUG`` off with the ``echo`` model (it repeats the user's words)
+chat.W003  an ``openai:`` model without ``OPENAI_API_KEY``
+chat.W004  ``CHATKIT_TRACING`` on: conversations are exported to the OpenAI platform
+chat.W005  ``CONN_MAX_AGE`` not 0 under ASGI (connections leak per worker thread)
+chat.W006  an installed SDK or Django differs from the versions ``chat/compat.py`` is checked against
+=========  ====================================================================
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+from .conf import UI_CHOICES, app_settings
+
+DEV_SECRET_KEY_PREFIX = "django-insecure-"
+
+
+def _model_specs() -> list[tuple[str, str]]:
+    """``(setting name, spec)`` for ``CHATKIT_MODEL`` and every ``CHATKIT_MODELS`` id."""
+    specs = [("CHATKIT_MODEL", app_settings.CHATKIT_MODEL)]
+    models = app_settings.CHATKIT_MODELS
+    if isinstance(models, list):
+        specs += [
+            (f"CHATKIT_MODELS[{i}]", entry["id"])
+            for i, entry in enumerate(models)
+            if isinstance(entry, dict) and isinstance(entry.get("id"), str)
+        ]
+    return specs
+
+
+@checks.register()
+def check_models(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """chat.E001, E003, E006, E007, W002, W003: the model settings."""
+    from .llm import parse_spec
+
+    errors: list[checks.CheckMessage] = []
+    models = app_settings.CHATKIT_MODELS
+    if not isinstance(models, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("id"), str) and isinstance(e.get("label", ""), str) for e in models
+    ):
+        errors.append(
+            checks.Error(
+                f"CHATKIT_MODELS={models!r} is not a list of {{'id': '<model spec>', 'label': '...'}}.",
+                hint='e.g. CHATKIT_MODELS=[{"id": "local", "label": "Local"}, {"id": "openai:gpt-4.1-mini", "label": "GPT"}]',
+                id="chat.E006",
+            )
+        )
+    for name, spec in _model_specs():
+        try:
+            kind, _ = parse_spec(spec)
+        except ImproperlyConfigured as exc:
+            msg = str(exc)
+            errors.append(
+                checks.Error(
+                    msg.replace("CHATKIT_MODEL=", f"{name}=", 1),
+                    hint="Set CHATKIT_MODEL in the environment or .env.",
+                    id="chat.E007" if msg.startswith("CHATKIT_MODEL_PROVIDERS") else "chat.E001",
+                )
+            )
+            continue
+        if kind == "openai-compatible" and not app_settings.OPENAI_BASE_URL:
+            errors.append(
+                checks.Error(
+                    f"{name}={spec!r} needs OPENAI_BASE_URL, the Chat Completions server's base URL.",
+                    hint="e.g. OPENAI_BASE_URL=http://127.0.0.1:11434/v1 for Ollama.",
+                    id="chat.E003",
+                )
+            )
+        if kind == "openai" and not (app_settings.OPENAI_API_KEY or _env_has("OPENAI_API_KEY")):
+            errors.append(
+                checks.Warning(f"{name}={spec!r} but OPENAI_API_KEY is empty: every turn will fail.", id="chat.W003")
+            )
+        if kind == "echo" and name == "CHATKIT_MODEL" and not settings.DEBUG:
+            errors.append(
+                checks.Warning(
+                    "CHATKIT_MODEL='echo' with DEBUG off: answers repeat the user's words.",
+                    hint="Use local, openai:<model> or openai-compatible:<model> in production.",
+                    id="chat.W002",
+                )
+            )
+    return errors
+
+
+def _env_has(name: str) -> bool:
+    import os
+
+    return bool(os.environ.get(name))
+
+
+@checks.register()
+def check_ui(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """chat.E002: ``CHATKIT_UI``."""
+    if app_settings.CHATKIT_UI not in UI_CHOICES:
+        return [
+            checks.Error(
+                f"CHATKIT_UI={app_settings.CHATKIT_UI!r} is not one of {', '.join(UI_CHOICES)}.",
+                id="chat.E002",
+            )
+        ]
+    return []
+
+
+@checks.register()
+def check_daphne_first(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """chat.E004: daphne first in ``INSTALLED_APPS``, so ``runserver`` serves ASGI and streams."""
+    apps = list(settings.INSTALLED_APPS)
+    if "daphne" not in apps:
+        problem = "daphne is not in INSTALLED_APPS"
+    elif apps[0] != "daphne":
+        problem = f"daphne is in INSTALLED_APPS but not first (first is {apps[0]!r})"
+    else:
+        return []
+    return [
+        checks.Error(
+            f"{problem}: manage.py runserver would serve WSGI and buffer every answer instead of streaming it.",
+            hint='Put "daphne" first in INSTALLED_APPS and set ASGI_APPLICATION.',
+            id="chat.E004",
+        )
+    ]
+
+
+@checks.register()
+def check_extension_points(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """chat.E005: ``CHATKIT_AGENT`` and ``CHATKIT_OWNER`` import and are callable."""
+    errors = []
+    for name in ("CHATKIT_AGENT", "CHATKIT_OWNER"):
+        path = getattr(app_settings, name)
+        try:
+            target = import_string(path)
+        except ImportError as exc:
+            errors.append(checks.Error(f"{name}={path!r} can't be imported: {exc}", id="chat.E005"))
+            continue
+        if not callable(target):
+            errors.append(checks.Error(f"{name}={path!r} is not callable.", id="chat.E005"))
+    return errors
+
+
+@checks.register(checks.Tags.security, deploy=False)
+def check_production_safety(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """chat.W001, W004, W005: settings that are unsafe or leak data in production."""
+    warnings = []
+    if not settings.DEBUG and str(settings.SECRET_KEY).startswith(DEV_SECRET_KEY_PREFIX):
+        warnings.append(
+            checks.Warning(
+                "DEBUG is off but SECRET_KEY is the development key.",
+                hint="Set SECRET_KEY to a long random value (python -c 'import secrets; print(secrets.token_urlsafe(50))').",
+                id="chat.W001",
+            )
+        )
+    if app_settings.CHATKIT_TRACING:
+        warnings.append(
+            checks.Warning(
+                "CHATKIT_TRACING is on: every conversation is exported to the OpenAI platform as traces.",
+                id="chat.W004",
+            )
+        )
+    for alias, db in settings.DATABASES.items():
+        if db.get("CONN_MAX_AGE"):
+            warnings.append(
+                checks.Warning(
+                    f"DATABASES[{alias!r}]['CONN_MAX_AGE'] is {db['CONN_MAX_AGE']}: under ASGI each request "
+                    "may run on a new thread, so persistent connections leak.",
+                    hint="Set CONN_MAX_AGE = 0 (and use the psycopg pool on PostgreSQL).",
+                    id="chat.W005",
+                )
+            )
+    return warnings
+
+
+@checks.register()
+def check_compat_pins(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """chat.W006: the SDKs and Django are the versions ``chat/compat.py`` was checked against."""
+    from .compat import pin_mismatches
+
+    return [
+        checks.Warning(
+            f"Installed {line}: its private APIs may have changed.",
+            hint="Re-check every use in chat/compat.py, then update PINNED there.",
+            id="chat.W006",
+        )
+        for line in pin_mismatches()
+    ]

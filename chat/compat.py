@@ -1,0 +1,89 @@
+"""Every private API of Django and the SDKs that the app touches, in one place.
+
+Each one is pinned: :data:`PINNED` lists the versions these were checked
+against, and ``tests/test_compat.py`` fails, naming this module, when an
+installed version differs or one of the attributes is gone. Upgrading a pin
+means re-reading each use below against the new release.
+
+* Django's ``QuerySet._insert``: one ``INSERT … ON CONFLICT DO UPDATE``
+  without the transaction ``bulk_create`` wraps around it (:func:`upsert`).
+* openai-chatkit's ``ChatKitServer._process_streaming`` and
+  ``_process_non_streaming``: dispatching a request the view has already
+  parsed and checked, instead of parsing it again in ``process()``.
+* openai-agents' Chat Completions converter and stream handler
+  (``agents.models.chatcmpl_converter.Converter``,
+  ``agents.models.chatcmpl_stream_handler.ChatCmplStreamHandler``) and its
+  ``__fake_id__`` marker: the embedded model speaks Chat Completions chunks
+  through them.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+from agents.models.chatcmpl_converter import Converter as ChatCmplConverter
+from agents.models.chatcmpl_stream_handler import ChatCmplStreamHandler
+from agents.models.fake_id import FAKE_RESPONSES_ID
+from django.db.models import Model
+from django.db.models.constants import OnConflict
+
+__all__ = [
+    "PINNED",
+    "ChatCmplConverter",
+    "ChatCmplStreamHandler",
+    "FAKE_RESPONSES_ID",
+    "pin_mismatches",
+    "process_non_streaming",
+    "process_streaming",
+    "upsert",
+]
+
+# Distribution name -> the version prefix our private uses were checked against.
+PINNED: dict[str, str] = {
+    "Django": "5.2.",
+    "openai-chatkit": "1.6.5",
+    "openai-agents": "0.24.0",
+}
+
+
+def pin_mismatches() -> list[str]:
+    """Lines like ``"openai-chatkit 1.7.0 (chat/compat.py is checked against 1.6.5)"``, one per drift."""
+    drift = []
+    for dist, pinned in PINNED.items():
+        installed = version(dist)
+        if not (installed == pinned or (pinned.endswith(".") and installed.startswith(pinned))):
+            drift.append(f"{dist} {installed} (chat/compat.py is checked against {pinned})")
+    return drift
+
+
+def upsert(obj: Model, *, unique_fields: list[str], update_fields: list[str]) -> None:
+    """Write one row as a single ``INSERT … ON CONFLICT (unique) DO UPDATE`` statement.
+
+    ``bulk_create(update_conflicts=True)`` compiles the same statement but
+    always wraps it in a transaction, which on SQLite adds a ``BEGIN
+    IMMEDIATE`` round trip to every write of a turn. One statement is atomic
+    by itself, so this calls the insert that ``bulk_create`` and
+    ``Model.save()`` share (``QuerySet._insert``) directly. An update keeps
+    the row's primary key, so an item keeps its place (``seq``).
+
+    Raises ``IntegrityError`` on any other constraint (e.g. a missing thread).
+    """
+    opts = obj._meta
+    get = opts.get_field
+    type(obj)._default_manager._insert(
+        [obj],
+        fields=[f for f in opts.concrete_fields if f is not opts.pk],
+        on_conflict=OnConflict.UPDATE,
+        unique_fields=[get(name) for name in unique_fields],
+        update_fields=[get(name) for name in update_fields],
+    )
+
+
+def process_streaming(server, request, context):
+    """``ChatKitServer._process_streaming``: the SSE frames (bytes) of a parsed streaming request."""
+    return server._process_streaming(request, context)
+
+
+async def process_non_streaming(server, request, context) -> bytes:
+    """``ChatKitServer._process_non_streaming``: the JSON answer (bytes) of a parsed request."""
+    return await server._process_non_streaming(request, context)

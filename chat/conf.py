@@ -1,0 +1,86 @@
+"""The chat app's settings, each with its default (the way ``django.contrib`` apps keep theirs).
+
+A project that adds ``"chat"`` to ``INSTALLED_APPS`` and includes ``chat.urls``
+works with none of these set. Read them through :data:`app_settings`, which
+looks in ``django.conf.settings`` first and falls back to :data:`DEFAULTS`, so
+``override_settings`` and pytest-django's ``settings`` fixture apply at once::
+
+    from chat.conf import app_settings
+    app_settings.CHATKIT_MODEL        # "local" unless the project sets it
+
+The project's ``chatproject/settings.py`` reads each one from the environment
+with these defaults; the README's settings table describes them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings as django_settings
+
+DEFAULTS: dict[str, Any] = {
+    # Where answers come from: "local", "local:<variant>", "echo", "openai:<model>",
+    # "openai-compatible:<model>", or "<prefix>:<model>" of a CHATKIT_MODEL_PROVIDERS entry.
+    "CHATKIT_MODEL": "local",
+    # The models a user may pick: [{"id": "<spec>", "label": "..."}]; empty = CHATKIT_MODEL alone.
+    "CHATKIT_MODELS": [],
+    # Extra model providers: {"<prefix>": "dotted.path.to.ModelProviderClass"}.
+    "CHATKIT_MODEL_PROVIDERS": {},
+    # A function (model: agents.Model) -> agents.Agent that answers every turn.
+    "CHATKIT_AGENT": "chat.agents.default_agent",
+    # A function (request) -> chat.context.RequestContext: who is asking.
+    "CHATKIT_OWNER": "chat.context.default_owner",
+    "CHATKIT_INSTRUCTIONS": (
+        "You are a helpful assistant in a chat application. Answer briefly and "
+        "clearly, in Markdown when it helps."
+    ),
+    # How many recent thread items the model sees as history.
+    "CHATKIT_HISTORY_ITEMS": 30,
+    # Largest request body accepted by POST /chatkit, in bytes.
+    "CHATKIT_MAX_REQUEST_BYTES": 1_048_576,
+    # Seconds the model may stay silent before the turn ends with an error event.
+    "CHATKIT_MODEL_TIMEOUT": 120.0,
+    # Seconds the echo model waits before each word (imitates a slow model).
+    "CHATKIT_ECHO_DELAY": 0.0,
+    # Traces go to the OpenAI platform only when this is on.
+    "CHATKIT_TRACING": False,
+    # Where the embedded model's joined GGUF file is cached.
+    "CHATKIT_MODEL_CACHE_DIR": Path.home() / ".cache" / "django-chatkit",
+    # Frontend: "auto", "chatkit" or "builtin".
+    "CHATKIT_UI": "auto",
+    "CHATKIT_DOMAIN_KEY": "domain_pk_localhost_dev",
+    "CHATKIT_CDN_URL": "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js",
+    # Milliseconds the "auto" UI waits for chatkit.js before it shows the built-in client.
+    "CHATKIT_CDN_TIMEOUT_MS": 4000,
+    # The start screen of both UIs: a greeting, and prompts [{"label", "prompt", "icon"?, "theme"?}]
+    # (a prompt with "theme": "light" or "dark" shows only in that theme).
+    "CHATKIT_GREETING": "What can I help you with?",
+    "CHATKIT_START_PROMPTS": [
+        {"label": "Explain a concept", "prompt": "Explain how server-sent events work, briefly.", "icon": "lightbulb"},
+        {"label": "Draft a note", "prompt": "Draft a short, friendly note to my team about Friday's release.", "icon": "write"},
+        {"label": "Switch to dark mode", "prompt": "Switch the theme to dark.", "icon": "sparkle", "theme": "light"},
+        {"label": "Switch to light mode", "prompt": "Switch the theme to light.", "icon": "sparkle", "theme": "dark"},
+    ],
+    "OPENAI_API_KEY": "",
+    "OPENAI_BASE_URL": "",
+}
+
+UI_CHOICES = ("auto", "chatkit", "builtin")
+
+
+class AppSettings:
+    """Attribute access to the app's settings: the project's value, else the default.
+
+    Raises ``AttributeError`` for a name that is not one of :data:`DEFAULTS`.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            default = DEFAULTS[name]
+        except KeyError:
+            raise AttributeError(f"{name} is not a chat app setting (see chat/conf.py)") from None
+        return getattr(django_settings, name, default)
+
+
+app_settings = AppSettings()

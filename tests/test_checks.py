@@ -1,0 +1,131 @@
+"""System checks (chat/checks.py): each one fires for its mistake and stays quiet otherwise."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+from chat import checks
+from tests.servers import PROJECT
+
+
+@pytest.fixture(autouse=True)
+def _development(settings):
+    """As `make run` serves it: the test runner turns DEBUG off, which some checks warn about."""
+    settings.DEBUG = True
+
+
+def ids(messages) -> list[str]:
+    return [m.id for m in messages]
+
+
+def test_the_project_passes_every_check(settings):
+    settings.CHATKIT_MODEL = "local"
+    call_command("check", fail_level="WARNING")
+
+
+@pytest.mark.parametrize("spec", ["gpt-4", "local:nope", "echo:x", "openai:", ""])
+def test_an_invalid_model_spec_is_e001(settings, spec):
+    settings.CHATKIT_MODEL = spec
+    found = checks.check_models()
+    assert ids(found) == ["chat.E001"] and "openai-compatible:<model>" in found[0].msg
+
+
+def test_an_invalid_pick_in_chatkit_models_is_e001_and_names_the_entry(settings):
+    settings.CHATKIT_MODELS = [{"id": "echo", "label": "Echo"}, {"id": "gtp-4", "label": "typo"}]
+    found = checks.check_models()
+    assert ids(found) == ["chat.E001"] and found[0].msg.startswith("CHATKIT_MODELS[1]='gtp-4'")
+
+
+def test_a_malformed_chatkit_models_is_e006(settings):
+    settings.CHATKIT_MODELS = ["echo"]
+    assert ids(checks.check_models()) == ["chat.E006"]
+
+
+def test_openai_compatible_without_a_base_url_is_e003(settings):
+    settings.CHATKIT_MODEL = "openai-compatible:qwen2.5"
+    settings.OPENAI_BASE_URL = ""
+    assert ids(checks.check_models()) == ["chat.E003"]
+    settings.OPENAI_BASE_URL = "http://127.0.0.1:11434/v1"
+    assert checks.check_models() == []
+
+
+def test_openai_without_a_key_warns_w003(settings, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    settings.CHATKIT_MODEL, settings.OPENAI_API_KEY = "openai:gpt-4.1-mini", ""
+    assert ids(checks.check_models()) == ["chat.W003"]
+
+
+def test_echo_in_production_warns_w002(settings):
+    settings.CHATKIT_MODEL, settings.DEBUG = "echo", False
+    assert ids(checks.check_models()) == ["chat.W002"]
+
+
+def test_a_provider_that_does_not_import_is_e007(settings):
+    settings.CHATKIT_MODEL_PROVIDERS = {"mine": "no.such.Provider"}
+    settings.CHATKIT_MODEL = "mine:x"
+    assert ids(checks.check_models()) == ["chat.E007"]
+
+
+def test_a_provider_of_the_project_passes(settings):
+    settings.CHATKIT_MODEL_PROVIDERS = {"scripted": "tests.helpers.ScriptedProvider"}
+    settings.CHATKIT_MODEL = "scripted:anything"
+    assert checks.check_models() == []
+
+
+def test_an_unknown_ui_is_e002(settings):
+    settings.CHATKIT_UI = "fancy"
+    assert ids(checks.check_ui()) == ["chat.E002"]
+    settings.CHATKIT_UI = "builtin"
+    assert checks.check_ui() == []
+
+
+@pytest.mark.parametrize(
+    "apps, problem",
+    [
+        (["django.contrib.admin", "chat"], "not in INSTALLED_APPS"),
+        (["django.contrib.admin", "daphne", "chat"], "not first"),
+    ],
+)
+def test_daphne_missing_or_not_first_is_e004(monkeypatch, apps, problem):
+    # INSTALLED_APPS can't be overridden without reloading the app registry; the check reads only this list.
+    monkeypatch.setattr(checks.settings, "INSTALLED_APPS", apps, raising=False)
+    found = checks.check_daphne_first()
+    assert ids(found) == ["chat.E004"] and problem in found[0].msg
+
+
+def test_agent_and_owner_paths_that_do_not_import_are_e005(settings):
+    settings.CHATKIT_AGENT = "myapp.nope.agent"
+    settings.CHATKIT_OWNER = "chat.conf.DEFAULTS"  # imports, but isn't callable
+    found = checks.check_extension_points()
+    assert ids(found) == ["chat.E005", "chat.E005"]
+    assert "myapp.nope.agent" in found[0].msg and "not callable" in found[1].msg
+
+
+def test_unsafe_production_settings_warn(settings, monkeypatch):
+    settings.DEBUG = False
+    settings.SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
+    settings.CHATKIT_TRACING = True
+    monkeypatch.setitem(settings.DATABASES["default"], "CONN_MAX_AGE", 60)
+    assert ids(checks.check_production_safety()) == ["chat.W001", "chat.W004", "chat.W005"]
+
+
+def test_manage_py_check_fails_for_a_bad_model_before_any_turn():
+    env = {**os.environ, "CHATKIT_MODEL": "gpt-4"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=PROJECT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "(chat.E001) CHATKIT_MODEL='gpt-4' is not a valid model spec" in result.stderr
+
+
+def test_call_command_check_raises_on_errors(settings):
+    settings.CHATKIT_UI = "nope"
+    with pytest.raises(SystemCheckError, match="chat.E002"):
+        call_command("check")
