@@ -6,6 +6,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+from agents import ModelProvider
+
 from tests.servers import PROJECT, LiveServer
 
 AXE_JS = PROJECT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
@@ -69,7 +71,7 @@ def serious_axe_violations(page) -> list[dict]:
     ]
 
 
-class TwinEchoProvider:
+class TwinEchoProvider(ModelProvider):
     """``twin:<name>`` (as ``CHATKIT_MODEL_PROVIDERS`` names it): an echo whose answers start with "<name>:".
 
     A second model for the picker's test that shows in its answer which model answered.
