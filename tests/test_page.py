@@ -8,7 +8,7 @@ import re
 import pytest
 
 from chat.threads import title_from_text
-from tests.conftest import user_input
+from tests.helpers import user_input
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
