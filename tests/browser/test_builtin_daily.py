@@ -57,6 +57,10 @@ def test_a_locked_thread_says_why_and_hides_retry(servers, page, artifacts):
     expect(page.get_by_test_id("item-actions")).to_be_visible()
     expect(page.get_by_test_id("retry-button")).to_have_count(0)
     page.screenshot(path=str(artifacts / "browser-builtin-locked.png"))
+    # Feedback isn't a turn: it still works here.
+    page.get_by_test_id("feedback-positive").click()
+    expect(page.get_by_test_id("feedback-positive")).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_test_id("error")).to_have_count(0)
 
     set_status(server, thread_id, "closed")
     page.reload()
