@@ -53,6 +53,15 @@ DEFAULTS: dict[str, Any] = {
     "CHATKIT_CDN_URL": "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js",
     # Milliseconds the "auto" UI waits for chatkit.js before it shows the built-in client.
     "CHATKIT_CDN_TIMEOUT_MS": 4000,
+    # The start screen of both UIs: a greeting, and prompts [{"label", "prompt", "icon"?, "theme"?}]
+    # (a prompt with "theme": "light" or "dark" shows only in that theme).
+    "CHATKIT_GREETING": "What can I help you with?",
+    "CHATKIT_START_PROMPTS": [
+        {"label": "Explain a concept", "prompt": "Explain how server-sent events work, briefly.", "icon": "lightbulb"},
+        {"label": "Draft a note", "prompt": "Draft a short, friendly note to my team about Friday's release.", "icon": "write"},
+        {"label": "Switch to dark mode", "prompt": "Switch the theme to dark.", "icon": "sparkle", "theme": "light"},
+        {"label": "Switch to light mode", "prompt": "Switch the theme to light.", "icon": "sparkle", "theme": "dark"},
+    ],
     "OPENAI_API_KEY": "",
     "OPENAI_BASE_URL": "",
 }

@@ -14,13 +14,34 @@ from chatkit.types import ThreadItem, ThreadMetadata
 TITLE_MAX_CHARS = 60
 
 
+# Inline Markdown reduced to its words, for titles: images and links keep their text,
+# emphasis, strike-through and code lose their markers.
+_MARKDOWN_INLINE = [
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"(\*\*|__|~~)(.+?)\1"), r"\2"),
+    (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?!\w)"), r"\1"),
+    (re.compile(r"(?<!\w)_(?!\s)(.+?)(?<!\s)_(?!\w)"), r"\1"),
+    (re.compile(r"`+([^`]*)`+"), r"\1"),
+]
+_MARKDOWN_LINE_START = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+|\d+[.)]\s+)+")
+
+
+def plain_text(line: str) -> str:
+    """One line of Markdown as plain text (``"**Bold** [link](u)"`` -> ``"Bold link"``)."""
+    line = _MARKDOWN_LINE_START.sub("", line)
+    for pattern, replacement in _MARKDOWN_INLINE:
+        line = pattern.sub(replacement, line)
+    return line
+
+
 def title_from_text(text: str) -> str | None:
-    """A short thread title from a first message: its first line, cut at a word.
+    """A short thread title from a first message: its first line as plain text, cut at a word.
 
     Returns ``None`` for blank text. At most ``TITLE_MAX_CHARS`` characters.
+    Markdown markers are dropped (:func:`plain_text`): the title is shown as text.
     """
-    line = next((ln for ln in text.strip().splitlines() if ln.strip()), "")
-    line = re.sub(r"\s+", " ", line).strip().strip("#*>`_ ")
+    line = next((ln for ln in text.strip().splitlines() if ln.strip(" #*>`_-")), "")
+    line = re.sub(r"\s+", " ", plain_text(line)).strip().strip("#*>`_ ")
     if not line:
         return None
     if len(line) <= TITLE_MAX_CHARS:

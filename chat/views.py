@@ -15,12 +15,14 @@ from chatkit.server import StreamingResult
 from chatkit.store import NotFoundError
 from chatkit.types import ErrorEvent, is_streaming_req
 from django.core.exceptions import RequestDataTooBig
+from django.db.models import OuterRef, Subquery
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from . import models
 from .conf import app_settings
 from .context import RequestContext, request_context
 from .protocol import BadRequest, CheckedRequest, check_request, parse_request
@@ -50,14 +52,21 @@ def index(request):
     ``ensure_csrf_cookie`` sets ``csrftoken``; the frontend sends it back as
     ``X-CSRFToken`` on every ``POST /chatkit``.
     """
-    request_context(request)  # an anonymous visitor's owner exists before the app's first requests
+    context = request_context(request)  # an anonymous visitor's owner exists before the app's first requests
+    linked = request.GET.get("thread")
     config = {
         "apiUrl": reverse("chat:chatkit"),
+        "itemStateUrl": reverse("chat:item-state"),
         "domainKey": app_settings.CHATKIT_DOMAIN_KEY,
         "ui": app_settings.CHATKIT_UI,
         "cdnUrl": app_settings.CHATKIT_CDN_URL,
         "loadTimeoutMs": app_settings.CHATKIT_CDN_TIMEOUT_MS,
         "models": model_choices(),
+        "greeting": app_settings.CHATKIT_GREETING,
+        "startPrompts": app_settings.CHATKIT_START_PROMPTS,
+        # A ?thread= link to a thread that isn't this owner's: the page says so at
+        # once and drops the parameter, instead of asking /chatkit and waiting.
+        "missingThread": bool(linked) and not models.Thread.objects.owned_by(context.owner).filter(id=linked).exists(),
     }
     return render(request, "chat/index.html", {"chatkit_config": config})
 
@@ -75,6 +84,38 @@ def model_choices() -> list[dict]:
     return [
         {"id": e["id"], "label": e.get("label") or e["id"], "default": e["id"] == default} for e in entries
     ]
+
+
+def item_state(request):
+    """``GET /chatkit/item-state?thread_id=…``: what the protocol's items don't carry.
+
+    Answers ``{"feedback": {item_id: "positive" | "negative"}, "stopped": [item_id, ...]}``:
+    the owner's past feedback, and the assistant messages a stop cut short (the
+    SDK's ``handle_stream_cancelled`` saves the partial answer, then an
+    ``sdk_hidden_context`` item that ``items.list`` never shows). The built-in
+    client asks here when it opens a thread. A thread that isn't the
+    requester's (or doesn't exist) is a 404 JSON error, like everywhere else
+    (docs/architecture.md, "Security model").
+    """
+    if request.method != "GET":
+        return error_response(405, "method_not_allowed", "Use GET.", Allow="GET")
+    thread_id = request.GET.get("thread_id", "")
+    if not thread_id:
+        return error_response(400, "missing_thread_id", "Give the thread as ?thread_id=…")
+    owner = request_context(request).owner
+    if not models.Thread.objects.owned_by(owner).filter(id=thread_id).exists():
+        return error_response(404, "not_found", "This chat doesn't exist or isn't yours.")
+    feedback = models.Feedback.objects.owned_by(owner).filter(thread_id=thread_id).values_list("item_id", "kind")
+    items = models.Item.objects.owned_by(owner).filter(thread_id=thread_id)
+    next_type = items.filter(seq__gt=OuterRef("seq")).order_by("seq").values("type")[:1]
+    stopped = (
+        items.filter(type=models.ItemType.ASSISTANT_MESSAGE)
+        .annotate(next_type=Subquery(next_type))
+        .filter(next_type=models.ItemType.SDK_HIDDEN_CONTEXT)
+        .order_by("seq")
+        .values_list("id", flat=True)
+    )
+    return JsonResponse({"feedback": dict(feedback), "stopped": list(stopped)})
 
 
 async def chatkit(request):

@@ -134,14 +134,6 @@ def test_feedback_retry_and_stop(servers, page):
     assert page.page_errors == []
 
 
-def test_server_errors_reach_the_user(servers, page):
-    server = servers("builtin")
-    # A thread id that isn't the owner's: the server answers 404 with a JSON error.
-    page.goto(server.url + "/?thread=thr_does_not_exist")
-    expect(page.get_by_test_id("error")).to_be_visible()
-    expect(page.get_by_test_id("error")).not_to_be_empty()
-
-
 def test_long_thread_loads_earlier_messages(servers, page):
     server = servers("builtin")
     page.goto(server.url + "/")

@@ -1,11 +1,11 @@
 // The official UI: OpenAI's <openai-chatkit> web component through
 // @openai/chatkit-react, pointed at our Django endpoint.
+import type { ChatKitIcon, ModelOption } from "@openai/chatkit";
 import { ChatKit, useChatKit } from "@openai/chatkit-react";
 import { useEffect, useMemo, useRef, useState } from "react";
-import type { PageConfig } from "../app/config";
+import { promptsFor, type PageConfig } from "../app/config";
 import { makeCsrfFetch } from "../app/csrf";
 import { runClientEffect, runClientTool } from "../app/clientTools";
-import { GREETING, START_PROMPTS } from "../app/prompts";
 import { useThemeStore, useThreadStore } from "../app/store";
 import { CHATKIT_ELEMENT, waitForElement } from "../app/uiChoice";
 
@@ -18,6 +18,12 @@ export function ChatKitPanel({ config }: { config: PageConfig }) {
   // The thread ChatKit itself last showed, so we only steer it on real URL changes.
   const shownThread = useRef<string | null>(initialThread);
   const csrfFetch = useMemo(() => makeCsrfFetch(), []);
+  const prompts = useMemo(
+    () => promptsFor(config.startPrompts, theme).map((p) => ({ label: p.label, prompt: p.prompt, ...(p.icon ? { icon: p.icon as ChatKitIcon } : {}) })),
+    [config.startPrompts, theme],
+  );
+  // The same list as the built-in picker; ChatKit sends the pick as inference_options.model.
+  const models: ModelOption[] | undefined = config.models.length > 1 ? config.models.map((m) => ({ id: m.id, label: m.label, default: m.default })) : undefined;
 
   const chatkit = useChatKit({
     api: { url: config.apiUrl, domainKey: config.domainKey, fetch: csrfFetch },
@@ -26,9 +32,9 @@ export function ChatKitPanel({ config }: { config: PageConfig }) {
     header: { rightAction: { icon: theme === "dark" ? "light-mode" : "dark-mode", onClick: toggleTheme } },
     initialThread,
     history: { enabled: true, showRename: true, showDelete: true },
-    startScreen: { greeting: GREETING, prompts: START_PROMPTS },
+    startScreen: { greeting: config.greeting, prompts },
     threadItemActions: { feedback: true, retry: true },
-    composer: { placeholder: "Message the assistant" },
+    composer: { placeholder: "Message the assistant", ...(models ? { models } : {}) },
     onClientTool: ({ name, params }) => runClientTool(name, params),
     onEffect: ({ name, data }) => runClientEffect(name, data ?? {}),
     onThreadChange: ({ threadId }) => {
