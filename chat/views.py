@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from .attachments import CURRENT_REQUEST, page_options
 from .conf import app_settings
 from .context import RequestContext, request_context
 from .protocol import BadRequest, CheckedRequest, check_request, parse_request
@@ -58,6 +59,7 @@ def index(request):
         "cdnUrl": app_settings.CHATKIT_CDN_URL,
         "loadTimeoutMs": app_settings.CHATKIT_CDN_TIMEOUT_MS,
         "models": model_choices(),
+        "attachments": page_options(),
     }
     return render(request, "chat/index.html", {"chatkit_config": config})
 
@@ -104,7 +106,7 @@ async def chatkit(request):
     try:
         context, checked = await sync_to_async(_prepare)(request, body)
     except BadRequest as exc:
-        return error_response(400, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message)
     except NotFoundError as exc:
         return error_response(404, "not_found", str(exc) or "Not found.")
 
@@ -118,6 +120,7 @@ async def chatkit(request):
             stream = _guarded(result)
         return StreamingHttpResponse(stream, content_type="text/event-stream", headers=SSE_HEADERS)
 
+    request_token = CURRENT_REQUEST.set(request)  # attachments.create builds absolute URLs from it
     try:
         result = await server.process_request(parsed, context)
     except NotFoundError as exc:
@@ -125,6 +128,8 @@ async def chatkit(request):
     except (ValueError, NotImplementedError, RuntimeError) as exc:
         # e.g. an unknown sync action, or a request type this server doesn't offer.
         return error_response(400, "unsupported", str(exc) or "This request is not supported.")
+    finally:
+        CURRENT_REQUEST.reset(request_token)
     return HttpResponse(result.json, content_type="application/json")
 
 
