@@ -344,3 +344,37 @@ async def test_purge_removes_only_old_unattached_uploads(client, media):
     await sync_to_async(call_command)("purge_attachments", "--older-than", "24", stdout=io.StringIO())
     assert sorted([a async for a in models.Attachment.objects.values_list("id", flat=True)]) == sorted([fresh, sent])
     assert sorted(p.name for p in stored_files(media)) == ["fresh.txt", "sent.txt"]
+
+
+# --- the admin ------------------------------------------------------------------------------
+
+
+# The sync test client reads the (ASGI, async) file stream synchronously, and Django says so.
+@pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume asynchronous iterators")
+def test_admin_shows_owner_thread_size_type_preview_and_download(admin_client, client, media):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.urls import reverse
+
+    stored = default_storage.save("chat/attachments/atc_x/dot.png", ContentFile(PNG))
+    row = models.Attachment.objects.create(
+        id="atc_" + "a" * 32, owner="anon:abcdef123", name="dot.png", mime_type="image/png", file=stored,
+        size=len(PNG), data={"id": "atc_" + "a" * 32, "type": "file", "name": "dot.png", "mime_type": "image/png"},
+    )
+    listing = admin_client.get(reverse("admin:chat_attachment_changelist")).content.decode()
+    assert "dot.png" in listing and "anonymous (abcdef…)" in listing and "image/png" in listing and "bytes" in listing
+    page = admin_client.get(reverse("admin:chat_attachment_change", args=[row.seq])).content.decode()
+    preview_url = reverse("admin:chat_attachment_file", args=[row.seq, "preview"])
+    download_url = reverse("admin:chat_attachment_file", args=[row.seq, "download"])
+    assert f'<img src="{preview_url}"' in page and f'href="{download_url}"' in page
+
+    preview = admin_client.get(preview_url)
+    assert preview.status_code == 200 and b"".join(preview) == PNG
+    assert preview.headers["Content-Disposition"].startswith("inline;")
+    download = admin_client.get(download_url)
+    assert download.headers["Content-Disposition"] == 'attachment; filename="dot.png"'
+
+    from django.test import Client
+
+    visitor = Client()
+    assert visitor.get(download_url).status_code == 302  # to the admin login: staff only
