@@ -1,4 +1,5 @@
 // The settings Django puts in the page with `json_script` (id "chatkit-config").
+import { DEFAULT_ATTACHMENTS, parseAttachmentOptions, type AttachmentOptions } from "./attachmentOptions";
 
 export type UiMode = "auto" | "chatkit" | "builtin";
 
@@ -8,6 +9,7 @@ export interface PageConfig {
   ui: UiMode;
   cdnUrl: string;
   loadTimeoutMs: number;
+  attachments: AttachmentOptions;
 }
 
 const DEFAULTS: PageConfig = {
@@ -16,6 +18,7 @@ const DEFAULTS: PageConfig = {
   ui: "auto",
   cdnUrl: "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js",
   loadTimeoutMs: 4000,
+  attachments: DEFAULT_ATTACHMENTS,
 };
 
 export function parseConfig(raw: unknown): PageConfig {
@@ -23,7 +26,8 @@ export function parseConfig(raw: unknown): PageConfig {
   const str = (k: keyof PageConfig) => (typeof obj[k] === "string" && obj[k] ? (obj[k] as string) : (DEFAULTS[k] as string));
   const ui = obj.ui === "chatkit" || obj.ui === "builtin" || obj.ui === "auto" ? obj.ui : DEFAULTS.ui;
   const timeout = typeof obj.loadTimeoutMs === "number" && obj.loadTimeoutMs >= 0 ? obj.loadTimeoutMs : DEFAULTS.loadTimeoutMs;
-  return { apiUrl: str("apiUrl"), domainKey: str("domainKey"), cdnUrl: str("cdnUrl"), ui, loadTimeoutMs: timeout };
+  const attachments = parseAttachmentOptions(obj.attachments);
+  return { apiUrl: str("apiUrl"), domainKey: str("domainKey"), cdnUrl: str("cdnUrl"), ui, loadTimeoutMs: timeout, attachments };
 }
 
 export function readPageConfig(doc: Document = document): PageConfig {

@@ -1,6 +1,8 @@
 // The message box: Enter sends, Shift+Enter adds a line, and while an answer
 // streams the send button becomes a stop button.
 import { useEffect, useRef, useState, type KeyboardEvent } from "react";
+import { AttachButton, AttachmentTray, dropTarget, pasteFiles } from "./attachments/AttachmentTray";
+import { useAttachments } from "./attachments/useAttachments";
 import { SendIcon, StopIcon } from "./icons";
 
 export function Composer({
@@ -14,13 +16,14 @@ export function Composer({
   streaming: boolean;
   disabled: boolean;
   allowCancel: boolean;
-  onSend: (text: string) => Promise<boolean>;
+  onSend: (text: string, attachmentIds: string[]) => Promise<boolean>;
   onStop: () => void;
   /** Focus moves back here whenever this changes (a thread opened). */
   focusKey: string | null;
 }) {
   const [text, setText] = useState("");
   const ref = useRef<HTMLTextAreaElement>(null);
+  const files = useAttachments();
 
   useEffect(() => ref.current?.focus(), [focusKey]);
 
@@ -34,11 +37,15 @@ export function Composer({
 
   const submit = async () => {
     const value = text.trim();
-    if (!value || streaming || disabled) return;
+    if ((!value && !files.hasReady) || files.uploading || streaming || disabled) return;
     setText("");
-    const ok = await onSend(value);
-    // Keep what the person wrote when the request never got through.
-    if (!ok) setText((current) => current || value);
+    const attached = files.take();
+    const ok = await onSend(value, attached.map((f) => f.attachment!.id));
+    // Keep what the person wrote (and attached) when the request never got through.
+    if (!ok) {
+      setText((current) => current || value);
+      files.restore(attached);
+    }
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
@@ -51,12 +58,15 @@ export function Composer({
   return (
     <form
       className="mx-auto w-full max-w-3xl px-4 pb-4"
+      {...dropTarget(files)}
       onSubmit={(e) => {
         e.preventDefault();
         void submit();
       }}
     >
-      <div className="flex items-end gap-2 rounded-2xl border border-zinc-300 bg-white p-2 shadow-sm transition focus-within:border-zinc-400 focus-within:ring-2 focus-within:ring-indigo-500/30 dark:border-zinc-700 dark:bg-zinc-900 dark:focus-within:border-zinc-500">
+      <div className="flex flex-wrap items-end gap-2 rounded-2xl border border-zinc-300 bg-white p-2 shadow-sm transition focus-within:border-zinc-400 focus-within:ring-2 focus-within:ring-indigo-500/30 dark:border-zinc-700 dark:bg-zinc-900 dark:focus-within:border-zinc-500">
+        <AttachmentTray files={files} />
+        <AttachButton files={files} disabled={disabled} />
         <label htmlFor="composer-input" className="sr-only">
           Message
         </label>
@@ -67,6 +77,7 @@ export function Composer({
           value={text}
           onChange={(e) => setText(e.target.value)}
           onKeyDown={onKeyDown}
+          onPaste={pasteFiles(files)}
           placeholder="Message the assistant"
           disabled={disabled}
           data-testid="composer-input"
@@ -77,7 +88,7 @@ export function Composer({
             <StopIcon />
           </button>
         ) : (
-          <button type="submit" disabled={disabled || !text.trim()} aria-label="Send message" title="Send (Enter)" data-testid="send-button" className="send-btn">
+          <button type="submit" disabled={disabled || (!text.trim() && !files.hasReady) || files.uploading} aria-label="Send message" title="Send (Enter)" data-testid="send-button" className="send-btn">
             <SendIcon />
           </button>
         )}

@@ -92,7 +92,10 @@ export function useConversation(
     }
   }, [client, state.thread, state.earlierCursor]);
 
-  const send = useCallback((text: string) => runStream(req.sendMessage(state.thread?.id ?? null, text)), [runStream, state.thread]);
+  const send = useCallback(
+    (text: string, attachmentIds: string[] = []) => runStream(req.sendMessage(state.thread?.id ?? null, text, attachmentIds)),
+    [runStream, state.thread],
+  );
 
   const stop = useCallback(() => abortRef.current?.abort(), []);
 

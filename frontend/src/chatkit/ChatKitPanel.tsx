@@ -2,6 +2,7 @@
 // @openai/chatkit-react, pointed at our Django endpoint.
 import { ChatKit, useChatKit } from "@openai/chatkit-react";
 import { useEffect, useMemo, useRef, useState } from "react";
+import { attachmentsEnabled } from "../app/attachmentOptions";
 import type { PageConfig } from "../app/config";
 import { makeCsrfFetch } from "../app/csrf";
 import { runClientEffect, runClientTool } from "../app/clientTools";
@@ -20,7 +21,13 @@ export function ChatKitPanel({ config }: { config: PageConfig }) {
   const csrfFetch = useMemo(() => makeCsrfFetch(), []);
 
   const chatkit = useChatKit({
-    api: { url: config.apiUrl, domainKey: config.domainKey, fetch: csrfFetch },
+    api: {
+      url: config.apiUrl,
+      domainKey: config.domainKey,
+      fetch: csrfFetch,
+      uploadStrategy:
+        config.attachments.strategy === "direct" ? { type: "direct", uploadUrl: config.attachments.uploadUrl } : { type: "two_phase" },
+    },
     theme: { colorScheme: theme, radius: "round" },
     // The theme toggle lives in ChatKit's own header (the frame owns that space).
     header: { rightAction: { icon: theme === "dark" ? "light-mode" : "dark-mode", onClick: toggleTheme } },
@@ -28,7 +35,16 @@ export function ChatKitPanel({ config }: { config: PageConfig }) {
     history: { enabled: true, showRename: true, showDelete: true },
     startScreen: { greeting: GREETING, prompts: START_PROMPTS },
     threadItemActions: { feedback: true, retry: true },
-    composer: { placeholder: "Message the assistant" },
+    composer: {
+      placeholder: "Message the assistant",
+      // Limits from the server's settings; the server checks them again, typing files from their bytes.
+      attachments: {
+        enabled: attachmentsEnabled(config.attachments),
+        maxSize: config.attachments.maxBytes,
+        maxCount: config.attachments.maxCount,
+        accept: config.attachments.accept,
+      },
+    },
     onClientTool: ({ name, params }) => runClientTool(name, params),
     onEffect: ({ name, data }) => runClientEffect(name, data ?? {}),
     onThreadChange: ({ threadId }) => {

@@ -22,13 +22,13 @@ export type JsonRequest =
 
 export type ChatKitRequest = StreamingRequest | JsonRequest;
 
-export function textInput(text: string): UserMessageInput {
-  return { content: [{ type: "input_text", text }], attachments: [], inference_options: {} };
+export function textInput(text: string, attachments: string[] = []): UserMessageInput {
+  return { content: [{ type: "input_text", text }], attachments, inference_options: {} };
 }
 
-/** A new thread when there is none yet, otherwise a message added to it. */
-export function sendMessage(threadId: string | null, text: string): StreamingRequest {
-  const input = textInput(text);
+/** A new thread when there is none yet, otherwise a message added to it (with uploaded attachment ids). */
+export function sendMessage(threadId: string | null, text: string, attachments: string[] = []): StreamingRequest {
+  const input = textInput(text, attachments);
   return threadId
     ? { type: "threads.add_user_message", params: { thread_id: threadId, input } }
     : { type: "threads.create", params: { input } };
