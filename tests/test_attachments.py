@@ -378,3 +378,30 @@ def test_admin_shows_owner_thread_size_type_preview_and_download(admin_client, c
 
     visitor = Client()
     assert visitor.get(download_url).status_code == 302  # to the admin login: staff only
+
+
+# --- races ------------------------------------------------------------------------------------
+
+
+async def test_two_racing_uploads_to_one_attachment_store_one_file(client, media):
+    import asyncio
+
+    created = (await create(client)).json()
+    url = created["upload_descriptor"]["url"]
+    answers = await asyncio.gather(
+        *(client.http.put(url, content=NOTES, headers=csrf(client)) for _ in range(4))
+    )
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200, 409, 409, 409], [a.text for a in answers]
+    assert [p.read_bytes() for p in stored_files(media)] == [NOTES]
+    row = await models.Attachment.objects.aget(id=created["id"])
+    assert (media / row.file.name).read_bytes() == NOTES
+
+
+def test_the_page_gives_both_uis_the_attachment_options(client, settings):
+    from chat.attachments import page_options
+
+    settings.CHATKIT_UPLOAD_STRATEGY = "direct"
+    options = page_options()
+    assert options["strategy"] == "direct" and options["uploadUrl"] == "/chatkit/attachments"
+    assert options["accept"]["image/png"] == [".png"] and options["maxCount"] == 5

@@ -25,7 +25,7 @@ export function MessageAttachments({ attachments }: { attachments?: unknown[] })
           <li key={a.id}>
             {a.type === "image" && a.preview_url ? (
               <a href={href} download={name} title={`Download ${name}`} data-testid="attachment-image">
-                <img src={a.preview_url} alt={name} className="max-h-48 max-w-64 rounded-xl border border-zinc-200 object-cover dark:border-zinc-700" />
+                <img src={a.preview_url} alt={name} className="max-h-48 min-h-16 min-w-16 max-w-64 rounded-xl border border-zinc-200 object-cover dark:border-zinc-700" />
               </a>
             ) : (
               <a
