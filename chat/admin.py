@@ -35,6 +35,13 @@ def pretty_json(data) -> str:
     return format_html("<pre style='white-space:pre-wrap;max-width:70em'>{}</pre>", json.dumps(data, indent=2, ensure_ascii=False))
 
 
+def attachment_file_link(obj) -> str:
+    """A staff download link to an attachment's bytes (through the admin, never a media URL)."""
+    if not obj.file:
+        return "(not uploaded)"
+    return format_html('<a href="{}">Download</a>', reverse("admin:chat_attachment_file", args=[obj.pk, "download"]))
+
+
 class ItemInline(admin.TabularInline):
     model = models.Item
     fields = ("seq", "type", "excerpt", "created_at")
@@ -54,10 +61,15 @@ class ItemInline(admin.TabularInline):
 
 class AttachmentInline(admin.TabularInline):
     model = models.Attachment
-    fields = ("id", "name", "mime_type", "file", "created_at")
+    # Not the FileField itself: its widget links to a public media URL, which isn't served.
+    fields = ("id", "name", "mime_type", "size", "file_link", "created_at")
     readonly_fields = fields
     extra = 0
     show_change_link = True
+
+    @admin.display(description="file")
+    def file_link(self, obj):
+        return attachment_file_link(obj)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -205,9 +217,7 @@ class AttachmentAdmin(admin.ModelAdmin):
 
     @admin.display(description="file")
     def download_link(self, obj):
-        if not obj.file:
-            return "(not uploaded)"
-        return format_html('<a href="{}">Download</a>', reverse("admin:chat_attachment_file", args=[obj.pk, "download"]))
+        return attachment_file_link(obj)
 
     @admin.display(description="attachment JSON")
     def stored_json(self, obj):

@@ -405,3 +405,16 @@ def test_the_page_gives_both_uis_the_attachment_options(client, settings):
     options = page_options()
     assert options["strategy"] == "direct" and options["uploadUrl"] == "/chatkit/attachments"
     assert options["accept"]["image/png"] == [".png"] and options["maxCount"] == 5
+
+
+def test_the_thread_page_links_its_attachments_through_the_admin(admin_client, client, media):
+    from django.urls import reverse
+
+    thread = models.Thread.objects.create(id="thr_" + "b" * 32, owner="anon:x", created_at="2026-01-01T00:00:00Z", data={})
+    row = models.Attachment.objects.create(
+        id="atc_" + "b" * 32, owner="anon:x", thread=thread, name="n.txt", mime_type="text/plain",
+        file="chat/attachments/atc_b/n.txt", size=3, data={},
+    )
+    page = admin_client.get(reverse("admin:chat_thread_change", args=[thread.seq])).content.decode()
+    assert reverse("admin:chat_attachment_file", args=[row.seq, "download"]) in page
+    assert "/media/" not in page
