@@ -1,7 +1,8 @@
 """Attachments in the built-in client: pick, drop, refuse in place, remove, send, reload, download.
 
-Against the real server (two-phase uploads, the default) and the echo model, which
-answers with the text it was given: so the answer shows what the model read.
+Against the real server, with each upload strategy (two-phase, the default, and direct),
+and the echo model, which answers with the text it was given: so the answer shows
+what the model read.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import base64
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.servers import live_server
 
 from .stubs import block_chatkit_cdn
 
@@ -30,8 +33,17 @@ DROP = """([name, type, text]) => {
 }"""
 
 
-def test_attach_send_reload_and_download(servers, page, tmp_path, artifacts):
-    server = servers("builtin")
+@pytest.fixture(scope="module")
+def direct_server(tmp_path_factory, _browser_ready):
+    with live_server(tmp_path_factory.mktemp("browser-direct"), CHATKIT_UI="builtin", CHATKIT_UPLOAD_STRATEGY="direct") as server:
+        yield server
+
+
+@pytest.mark.parametrize("strategy", ["two_phase", "direct"])
+def test_attach_send_reload_and_download(request, servers, page, tmp_path, artifacts, strategy):
+    server = servers("builtin") if strategy == "two_phase" else request.getfixturevalue("direct_server")
+    uploads: list[str] = []
+    page.on("request", lambda r: uploads.append(f"{r.method} {r.url}") if "/chatkit/attachments" in r.url else None)
     block_chatkit_cdn(page)
     page.goto(server.url + "/")
     expect(page.get_by_test_id("app")).to_have_attribute("data-ui", "builtin")
@@ -50,7 +62,13 @@ def test_attach_send_reload_and_download(servers, page, tmp_path, artifacts):
     page.get_by_test_id("attach-input").set_input_files([{"name": "dot.png", "mimeType": "image/png", "buffer": PNG}])
     expect(chips).to_have_count(2)
     expect(page.locator("[data-testid=composer-attachment][data-status=ready]")).to_have_count(2)
-    page.screenshot(path=str(artifacts / "browser-builtin-attachments-composer.png"))
+    page.screenshot(path=str(artifacts / f"browser-builtin-attachments-composer-{strategy}.png"))
+    # Two-phase: the bytes go to each attachment's own URL; direct: to the collection.
+    posts = [u for u in uploads if u.startswith("POST ")]
+    if strategy == "direct":
+        assert posts and all(u.endswith("/chatkit/attachments") for u in posts), uploads
+    else:
+        assert posts and all("/chatkit/attachments/atc_" in u for u in posts), uploads
 
     page.get_by_test_id("composer-input").fill("What is in these files?")
     page.get_by_test_id("send-button").click()
@@ -70,7 +88,7 @@ def test_attach_send_reload_and_download(servers, page, tmp_path, artifacts):
     image = message.get_by_role("img", name="dot.png")
     expect(image).to_be_visible()
     page.wait_for_function("img => img.complete && img.naturalWidth === 1", arg=image.element_handle())
-    page.screenshot(path=str(artifacts / "browser-builtin-attachments-thread.png"))
+    page.screenshot(path=str(artifacts / f"browser-builtin-attachments-thread-{strategy}.png"))
 
     with page.expect_download() as info:
         message.get_by_test_id("attachment-file").click()
