@@ -48,11 +48,11 @@ from chatkit.types import (
 from . import compat
 from .actions import ActionContext, find_action
 from .agents import agent_for, build_agent
+from .attachments import DjangoAttachmentStore, accepts_images
 from .conf import app_settings
 from .context import RequestContext
 from .converter import ChatConverter
 from .llm import model_error
-from .attachments import DjangoAttachmentStore, accepts_images
 from .store import DjangoStore, save_feedback
 from .threads import title_from_text
 
