@@ -12,7 +12,10 @@ import json
 
 from django.contrib import admin, messages
 from django.db.models import Count
+from django.http import Http404
+from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
@@ -30,6 +33,13 @@ def owner_label(obj) -> str:
 
 def pretty_json(data) -> str:
     return format_html("<pre style='white-space:pre-wrap;max-width:70em'>{}</pre>", json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def attachment_file_link(obj) -> str:
+    """A staff download link to an attachment's bytes (through the admin, never a media URL)."""
+    if not obj.file:
+        return "(not uploaded)"
+    return format_html('<a href="{}">Download</a>', reverse("admin:chat_attachment_file", args=[obj.pk, "download"]))
 
 
 class ItemInline(admin.TabularInline):
@@ -51,10 +61,15 @@ class ItemInline(admin.TabularInline):
 
 class AttachmentInline(admin.TabularInline):
     model = models.Attachment
-    fields = ("id", "name", "mime_type", "file", "created_at")
+    # Not the FileField itself: its widget links to a public media URL, which isn't served.
+    fields = ("id", "name", "mime_type", "size", "file_link", "created_at")
     readonly_fields = fields
     extra = 0
     show_change_link = True
+
+    @admin.display(description="file")
+    def file_link(self, obj):
+        return attachment_file_link(obj)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -168,15 +183,59 @@ class ItemAdmin(admin.ModelAdmin):
 
 @admin.register(models.Attachment)
 class AttachmentAdmin(admin.ModelAdmin):
-    list_display = ("name", "mime_type", "thread", "owner", "created_at")
+    """Uploads with their owner, thread, size and type; an image preview and a download link.
+
+    The bytes are served by :func:`chat.attachments.file_response` through
+    admin URLs (``admin.site.admin_view``: staff only, and the view permission),
+    never under a public media URL; owner scoping doesn't apply to staff.
+    """
+
+    list_display = ("name", "owner_name", "thread", "size_label", "mime_type", "created_at", "download_link")
     list_filter = ("mime_type", "created_at")
+    list_select_related = ("thread",)
     search_fields = ("id", "name", "thread__id")
-    readonly_fields = ("id", "owner", "thread", "created_at", "stored_json")
-    exclude = ("data",)
+    readonly_fields = (
+        "id", "owner", "thread", "name", "mime_type", "size_label", "created_at", "preview", "download_link", "stored_json",
+    )
+    exclude = ("data", "file", "size")
+
+    @admin.display(description="owner", ordering="owner")
+    def owner_name(self, obj):
+        thread = obj.thread
+        return owner_label(thread) if thread is not None else owner_label(obj)
+
+    @admin.display(description="size", ordering="size")
+    def size_label(self, obj):
+        return filesizeformat(obj.size) if obj.size is not None else "—"
+
+    @admin.display(description="preview")
+    def preview(self, obj):
+        if not obj.file or not obj.mime_type.startswith("image/"):
+            return "—"
+        url = reverse("admin:chat_attachment_file", args=[obj.pk, "preview"])
+        return format_html('<img src="{}" alt="{}" style="max-width:320px;max-height:240px">', url, obj.name)
+
+    @admin.display(description="file")
+    def download_link(self, obj):
+        return attachment_file_link(obj)
 
     @admin.display(description="attachment JSON")
     def stored_json(self, obj):
         return pretty_json(obj.data)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.file_view)
+        return [path("<int:pk>/file/<str:disposition>/", view, name="chat_attachment_file"), *super().get_urls()]
+
+    def file_view(self, request, pk: int, disposition: str):
+        """Staff download (``download``) or inline image (``preview``) of one attachment's bytes."""
+        from .attachments import file_response
+
+        row = models.Attachment.objects.filter(pk=pk).first()
+        if row is None or not row.file or not self.has_view_permission(request, row) or disposition not in ("download", "preview"):
+            raise Http404("No such attachment file")
+        inline = disposition == "preview" and row.mime_type.startswith("image/")
+        return file_response(row, inline=inline)
 
     def has_add_permission(self, request):
         return False

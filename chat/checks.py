@@ -10,6 +10,7 @@ chat.E004  ``daphne`` missing from ``INSTALLED_APPS`` or not first (runserver wo
 chat.E005  ``CHATKIT_AGENT`` or ``CHATKIT_OWNER`` doesn't import or isn't callable
 chat.E006  ``CHATKIT_MODELS`` is not a list of ``{"id": ..., "label": ...}``
 chat.E007  ``CHATKIT_MODEL_PROVIDERS`` names something that isn't a ModelProvider class
+chat.E008  an attachment setting is wrong: the upload strategy, the types, a size or count
 chat.W001  ``DEBUG`` off with Django's development ``SECRET_KEY``
 chat.W002  ``DEBUG`` off with the ``echo`` model (it repeats the user's words)
 chat.W003  an ``openai:`` model without ``OPENAI_API_KEY``
@@ -26,7 +27,7 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from .conf import UI_CHOICES, app_settings
+from .conf import UI_CHOICES, UPLOAD_STRATEGIES, app_settings
 
 DEV_SECRET_KEY_PREFIX = "django-insecure-"
 
@@ -114,6 +115,24 @@ def check_ui(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             )
         ]
     return []
+
+
+@checks.register()
+def check_attachments(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """chat.E008: ``CHATKIT_UPLOAD_STRATEGY``, ``CHATKIT_ATTACHMENT_TYPES`` and the attachment limits."""
+    problems = []
+    if app_settings.CHATKIT_UPLOAD_STRATEGY not in UPLOAD_STRATEGIES:
+        problems.append(
+            f"CHATKIT_UPLOAD_STRATEGY={app_settings.CHATKIT_UPLOAD_STRATEGY!r} is not one of {', '.join(UPLOAD_STRATEGIES)}."
+        )
+    types = app_settings.CHATKIT_ATTACHMENT_TYPES
+    if not isinstance(types, (list, tuple)) or not all(isinstance(t, str) and t.count("/") == 1 for t in types):
+        problems.append(f"CHATKIT_ATTACHMENT_TYPES={types!r} is not a list of types like 'image/png' or 'text/*'.")
+    for name in ("CHATKIT_ATTACHMENT_MAX_BYTES", "CHATKIT_ATTACHMENTS_PER_MESSAGE", "CHATKIT_ATTACHMENT_TEXT_CHARS"):
+        value = getattr(app_settings, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            problems.append(f"{name}={value!r} is not a whole number of at least 0.")
+    return [checks.Error(problem, id="chat.E008") for problem in problems]
 
 
 @checks.register()

@@ -64,7 +64,23 @@ DEFAULTS: dict[str, Any] = {
     ],
     "OPENAI_API_KEY": "",
     "OPENAI_BASE_URL": "",
+    # Attachments (chat/attachments.py). How the ChatKit UI uploads: "two_phase" or "direct".
+    "CHATKIT_UPLOAD_STRATEGY": "two_phase",
+    # Largest attachment accepted, in bytes.
+    "CHATKIT_ATTACHMENT_MAX_BYTES": 10_485_760,
+    # Types accepted, as sniffed from the bytes: exact ("image/png") or "major/*" patterns.
+    "CHATKIT_ATTACHMENT_TYPES": [
+        "image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/*", "application/json",
+    ],
+    # Attachments one message may carry.
+    "CHATKIT_ATTACHMENTS_PER_MESSAGE": 5,
+    # Characters of a text file's (or a PDF's) text the model reads; the rest is cut with a marker.
+    "CHATKIT_ATTACHMENT_TEXT_CHARS": 20_000,
+    # Hours after which an upload that never joined a message is purged (manage.py purge_attachments).
+    "CHATKIT_ATTACHMENT_PURGE_HOURS": 24,
 }
+
+UPLOAD_STRATEGIES = ("two_phase", "direct")
 
 UI_CHOICES = ("auto", "chatkit", "builtin")
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from asgiref.sync import sync_to_async
 from chatkit.agents import ThreadItemConverter
 from chatkit.types import AssistantMessageItem, Attachment, UserMessageTagContent
+
+from .attachments import attachment_content
 
 
 class ChatConverter(ThreadItemConverter):
@@ -11,15 +14,20 @@ class ChatConverter(ThreadItemConverter):
 
     * Earlier assistant text goes as a plain string: Chat Completions servers
       reject the default ``output_text`` parts on the second turn.
-    * Attachments and @-tags (the SDK raises ``NotImplementedError``) become
-      short text parts naming them.
+    * Attachments (the SDK raises ``NotImplementedError``) become what the
+      model can read: see :func:`chat.attachments.attachment_content`. With
+      ``images=False`` (models that read no images) an image is named, not sent.
+    * @-tags become short text parts naming them.
     """
+
+    def __init__(self, *, images: bool = True):
+        self.images = images
 
     async def assistant_message_to_input(self, item: AssistantMessageItem):
         return {"role": "assistant", "content": "".join(part.text for part in item.content)}
 
     async def attachment_to_message_content(self, attachment: Attachment):
-        return {"type": "input_text", "text": f"[Attached file: {attachment.name} ({attachment.mime_type})]"}
+        return await sync_to_async(attachment_content)(attachment, images=self.images)
 
     async def tag_to_message_content(self, tag: UserMessageTagContent):
         return {"type": "input_text", "text": f"[Tagged: {tag.text}]"}

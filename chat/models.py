@@ -130,6 +130,9 @@ class Attachment(models.Model):
     name = models.CharField(max_length=255)
     mime_type = models.CharField(max_length=255)
     file = models.FileField(upload_to="chat/attachments/%Y/%m/", blank=True)
+    size = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Bytes: the declared size until the upload, then the stored size."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     data = models.JSONField(help_text="The Attachment JSON, as the SDK dumps it.")
 

@@ -40,6 +40,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from . import models
 from .actions import find_action
+from .attachments import UploadRefused, check_declared
 from .conf import app_settings
 from .context import RequestContext
 from .threads import refusal_for
@@ -54,12 +55,14 @@ class BadRequest(Exception):
     Attributes:
         code: a short machine-readable code, e.g. ``"invalid_request"``.
         message: what is wrong, for a person.
+        status: the HTTP status, 400 unless a limit says better (413, 415).
     """
 
-    def __init__(self, message: str, code: str = "invalid_request"):
+    def __init__(self, message: str, code: str = "invalid_request", status: int = 400):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +75,10 @@ class Rule:
             closed thread (as an ``error`` event when it streams, else 400).
         items: the item ids in the params that must be in that thread.
         item_type: the type the first of those items must have.
-        attachments: the attachment ids in the params that must be the owner's.
+        attachments: the attachment ids in the params that must be the owner's,
+            uploaded, at most ``CHATKIT_ATTACHMENTS_PER_MESSAGE``, and in no other thread.
+        check: a function of the params that raises ``BadRequest`` (or
+            :class:`chat.attachments.UploadRefused`) for values over a limit.
         unsupported: a reason to refuse the request type outright (400).
     """
 
@@ -81,6 +87,7 @@ class Rule:
     items: Callable[[typing.Any], list[str]] | None = None
     item_type: str | None = None
     attachments: Callable[[typing.Any], list[str]] | None = None
+    check: Callable[[typing.Any], None] | None = None
     unsupported: str | None = None
 
 
@@ -108,7 +115,7 @@ RULES: dict[type, Rule] = {
     ThreadsListReq: Rule(),
     ItemsListReq: Rule(thread=True),
     ItemsFeedbackReq: Rule(thread=True, items=lambda p: list(p.item_ids)),
-    AttachmentsCreateReq: Rule(unsupported="File uploads are not offered by this server yet."),
+    AttachmentsCreateReq: Rule(check=lambda p: check_declared(p.name, p.size, p.mime_type)),
     AttachmentsDeleteReq: Rule(attachments=lambda p: [p.attachment_id]),
     ThreadsUpdateReq: Rule(thread=True),
     ThreadsDeleteReq: Rule(thread=True),
@@ -181,6 +188,11 @@ def check_request(request: ChatKitReq, context: RequestContext) -> CheckedReques
     params = getattr(request, "params", None)
     if rule.unsupported:
         raise BadRequest(rule.unsupported, code="unsupported")
+    if rule.check:
+        try:
+            rule.check(params)
+        except UploadRefused as exc:
+            raise BadRequest(exc.message, code=exc.code, status=exc.status) from None
 
     refusal = None
     thread_id = params.thread_id if rule.thread else None
@@ -208,9 +220,7 @@ def check_request(request: ChatKitReq, context: RequestContext) -> CheckedReques
 
     attachment_ids = rule.attachments(params) if rule.attachments else []
     if attachment_ids:
-        found_attachments = models.Attachment.objects.owned_by(context.owner).filter(id__in=attachment_ids).count()
-        if found_attachments != len(set(attachment_ids)):
-            raise NotFoundError("Attachment not found")
+        _check_attachments(attachment_ids, thread_id, isinstance(request, AttachmentsDeleteReq), context)
 
     if refusal and not isinstance(request, ThreadsSyncCustomActionReq):
         return CheckedRequest(request=request, thread_refusal=refusal)
@@ -225,6 +235,28 @@ def check_request(request: ChatKitReq, context: RequestContext) -> CheckedReques
     if isinstance(request, ThreadsAddClientToolOutputReq):
         _check_pending_tool_call(thread_id, context)
     return CheckedRequest(request=request)
+
+
+def _check_attachments(ids: list[str], thread_id: str | None, deleting: bool, context: RequestContext) -> None:
+    """The attachments must be the owner's; a message's must also be uploaded, few enough, and in no other thread."""
+    limit = app_settings.CHATKIT_ATTACHMENTS_PER_MESSAGE
+    if not deleting and len(set(ids)) > limit:
+        raise BadRequest(
+            f"A message can carry {limit} attachments at most (CHATKIT_ATTACHMENTS_PER_MESSAGE).",
+            code="too_many_attachments",
+        )
+    rows = models.Attachment.objects.owned_by(context.owner).filter(id__in=ids).values_list("id", "file", "thread_id")
+    found = {row[0]: row for row in rows}
+    missing = set(ids) - set(found)
+    if missing:
+        raise NotFoundError(f"Attachment {sorted(missing)[0]} not found")
+    if deleting:
+        return
+    for attachment_id, file, attached_to in found.values():
+        if not file:
+            raise BadRequest(f"Attachment {attachment_id} has no file yet: upload it first.", code="attachment_not_uploaded")
+        if attached_to and attached_to != thread_id:
+            raise BadRequest(f"Attachment {attachment_id} belongs to another thread.", code="attachment_in_other_thread")
 
 
 def chosen_model(model: str | None) -> str:

@@ -48,11 +48,12 @@ from chatkit.types import (
 from . import compat
 from .actions import ActionContext, find_action
 from .agents import agent_for, build_agent
+from .attachments import DjangoAttachmentStore, accepts_images
 from .conf import app_settings
 from .context import RequestContext
 from .converter import ChatConverter
 from .llm import model_error
-from .store import DjangoAttachmentStore, DjangoStore, save_feedback
+from .store import DjangoStore, save_feedback
 from .threads import title_from_text
 
 logger = logging.getLogger(__name__)
@@ -91,6 +92,8 @@ class ChatServer(ChatKitServer[RequestContext]):
     def __init__(self, store: DjangoStore | None = None, *, model: Model | None = None):
         super().__init__(store or DjangoStore(), DjangoAttachmentStore())
         self.converter = ChatConverter()
+        # For models that read no images: told an image was attached, and its name.
+        self.text_converter = ChatConverter(images=False)
         self._agent = build_agent(model) if model is not None else None
 
     # --- request entry points ----------------------------------------------
@@ -145,8 +148,6 @@ class ChatServer(ChatKitServer[RequestContext]):
                 ).data
             )
         )
-        model_input = await self.converter.to_agent_input(history)
-
         try:
             # A clone per turn: openai-agents checks a shared Agent's tools
             # against every other open run, a cost that grows with the streams.
@@ -154,6 +155,8 @@ class ChatServer(ChatKitServer[RequestContext]):
         except Exception as exc:  # a bad model spec, a missing key: retrying won't help
             logger.exception("No model to answer with")
             raise CustomStreamError(f"The model is not configured: {exc}", allow_retry=False) from exc
+        converter = self.converter if accepts_images(agent.model) else self.text_converter
+        model_input = await converter.to_agent_input(history)
         if getattr(agent.model, "is_busy", lambda: False)():
             yield ProgressUpdateEvent(icon="clock", text="Waiting for the local model: another answer is being written…")
 

@@ -1,4 +1,4 @@
-"""The ChatKit ``Store`` and ``AttachmentStore`` over the Django models.
+"""The ChatKit ``Store`` over the Django models (the ``AttachmentStore`` is in :mod:`chat.attachments`).
 
 Contract (openai-chatkit 1.6, ``chatkit.store.Store``; the rules are in
 docs/architecture.md, "Rules"):
@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from chatkit.store import AttachmentStore, NotFoundError, Store, StoreItemType
+from chatkit.store import NotFoundError, Store, StoreItemType
 from chatkit.types import (
     Attachment,
     Page,
@@ -213,7 +213,7 @@ class DjangoStore(Store[RequestContext]):
             models.Item.objects.filter(thread_id=thread_id).delete()
             thread.delete()
             # The bytes go only once the rows are surely gone.
-            transaction.on_commit(lambda: _delete_files(files))
+            transaction.on_commit(lambda: delete_files(files))
         context.known_threads.discard(thread_id)
 
     async def delete_thread(self, thread_id: str, context: RequestContext) -> None:
@@ -307,6 +307,9 @@ class DjangoStore(Store[RequestContext]):
             "thread_id": attachment.thread_id,
             "data": data,
         }
+        size = (attachment.metadata or {}).get("size")
+        if isinstance(size, int):
+            fields["size"] = size
         if models.Attachment.objects.owned_by(context.owner).filter(id=attachment.id).update(**fields):
             return
         try:
@@ -346,23 +349,7 @@ def delete_attachment_row(attachment_id: str, context: RequestContext) -> None:
             raise NotFoundError(f"Attachment {attachment_id} not found")
         name = row.file.name
         row.delete()
-        transaction.on_commit(lambda: _delete_files([name] if name else []))
-
-
-def delete_attachment_bytes(attachment_id: str, context: RequestContext) -> None:
-    """Delete an attachment's stored bytes, keeping its row for ``Store.delete_attachment``.
-
-    ``attachments.delete`` calls the ``AttachmentStore`` first, then the
-    ``Store``; each removes its own part. Raises ``NotFoundError`` when the
-    attachment is missing or another owner's.
-    """
-    row = models.Attachment.objects.owned_by(context.owner).filter(id=attachment_id).only("file").first()
-    if row is None:
-        raise NotFoundError(f"Attachment {attachment_id} not found")
-    if row.file.name:
-        name = row.file.name
-        models.Attachment.objects.filter(seq=row.seq).update(file="")
-        _delete_files([name])
+        transaction.on_commit(lambda: delete_files([name] if name else []))
 
 
 def save_feedback(thread_id: str, item_ids: list[str], kind: str, context: RequestContext) -> None:
@@ -379,24 +366,9 @@ def save_feedback(thread_id: str, item_ids: list[str], kind: str, context: Reque
     )
 
 
-def _delete_files(names: list[str]) -> None:
-    """Remove stored attachment files by name from the default storage."""
+def delete_files(names: list[str]) -> None:
+    """Remove stored attachment files by name from the default storage (missing ones are skipped)."""
     from django.core.files.storage import default_storage
 
     for name in names:
         default_storage.delete(name)
-
-
-class DjangoAttachmentStore(AttachmentStore[RequestContext]):
-    """``chatkit.store.AttachmentStore`` over :class:`chat.models.Attachment`.
-
-    Deleting removes the stored bytes (the ``Store`` removes the row). Uploads (``attachments.create``)
-    come with the attachments issue; until then ``create_attachment`` raises the
-    SDK's ``NotImplementedError``.
-    """
-
-    def generate_attachment_id(self, mime_type: str, context: RequestContext) -> str:
-        return new_id("attachment")
-
-    async def delete_attachment(self, attachment_id: str, context: RequestContext) -> None:
-        await sync_to_async(delete_attachment_bytes)(attachment_id, context)

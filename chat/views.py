@@ -23,6 +23,7 @@ from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from . import models
+from .attachments import CURRENT_REQUEST, page_options
 from .conf import app_settings
 from .context import RequestContext, request_context
 from .protocol import BadRequest, CheckedRequest, check_request, parse_request
@@ -67,6 +68,7 @@ def index(request):
         # A ?thread= link to a thread that isn't this owner's: the page says so at
         # once and drops the parameter, instead of asking /chatkit and waiting.
         "missingThread": bool(linked) and not models.Thread.objects.owned_by(context.owner).filter(id=linked).exists(),
+        "attachments": page_options(),
     }
     return render(request, "chat/index.html", {"chatkit_config": config})
 
@@ -145,7 +147,7 @@ async def chatkit(request):
     try:
         context, checked = await sync_to_async(_prepare)(request, body)
     except BadRequest as exc:
-        return error_response(400, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message)
     except NotFoundError as exc:
         return error_response(404, "not_found", str(exc) or "Not found.")
 
@@ -159,6 +161,7 @@ async def chatkit(request):
             stream = _guarded(result)
         return StreamingHttpResponse(stream, content_type="text/event-stream", headers=SSE_HEADERS)
 
+    request_token = CURRENT_REQUEST.set(request)  # attachments.create builds absolute URLs from it
     try:
         result = await server.process_request(parsed, context)
     except NotFoundError as exc:
@@ -166,6 +169,8 @@ async def chatkit(request):
     except (ValueError, NotImplementedError, RuntimeError) as exc:
         # e.g. an unknown sync action, or a request type this server doesn't offer.
         return error_response(400, "unsupported", str(exc) or "This request is not supported.")
+    finally:
+        CURRENT_REQUEST.reset(request_token)
     return HttpResponse(result.json, content_type="application/json")
 
 

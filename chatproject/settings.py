@@ -115,7 +115,12 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 FRONTEND_DIST = BASE_DIR / "frontend" / "dist"
 STATICFILES_DIRS = [FRONTEND_DIST] if FRONTEND_DIST.exists() else []
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Attachment bytes: the file system (MEDIA_ROOT) unless another backend is named,
+    # e.g. storages.backends.s3.S3Storage (django-storages) with its OPTIONS as JSON.
+    "default": {
+        "BACKEND": env.str("MEDIA_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": env.json("MEDIA_STORAGE_OPTIONS", default={}),
+    },
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -172,6 +177,24 @@ CHATKIT_DOMAIN_KEY = env.str("CHATKIT_DOMAIN_KEY", default=CHATKIT_DEFAULTS["CHA
 CHATKIT_GREETING = env.str("CHATKIT_GREETING", default=CHATKIT_DEFAULTS["CHATKIT_GREETING"])
 CHATKIT_START_PROMPTS = env.json(
     "CHATKIT_START_PROMPTS", default=CHATKIT_DEFAULTS["CHATKIT_START_PROMPTS"]
+)
+CHATKIT_UPLOAD_STRATEGY = env.str(
+    "CHATKIT_UPLOAD_STRATEGY", default=CHATKIT_DEFAULTS["CHATKIT_UPLOAD_STRATEGY"]
+)
+CHATKIT_ATTACHMENT_MAX_BYTES = env.int(
+    "CHATKIT_ATTACHMENT_MAX_BYTES", default=CHATKIT_DEFAULTS["CHATKIT_ATTACHMENT_MAX_BYTES"]
+)
+CHATKIT_ATTACHMENT_TYPES = env.list(
+    "CHATKIT_ATTACHMENT_TYPES", default=CHATKIT_DEFAULTS["CHATKIT_ATTACHMENT_TYPES"]
+)
+CHATKIT_ATTACHMENTS_PER_MESSAGE = env.int(
+    "CHATKIT_ATTACHMENTS_PER_MESSAGE", default=CHATKIT_DEFAULTS["CHATKIT_ATTACHMENTS_PER_MESSAGE"]
+)
+CHATKIT_ATTACHMENT_TEXT_CHARS = env.int(
+    "CHATKIT_ATTACHMENT_TEXT_CHARS", default=CHATKIT_DEFAULTS["CHATKIT_ATTACHMENT_TEXT_CHARS"]
+)
+CHATKIT_ATTACHMENT_PURGE_HOURS = env.float(
+    "CHATKIT_ATTACHMENT_PURGE_HOURS", default=CHATKIT_DEFAULTS["CHATKIT_ATTACHMENT_PURGE_HOURS"]
 )
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")

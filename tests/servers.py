@@ -43,6 +43,7 @@ def server_env(database: Path, **overrides: str) -> dict[str, str]:
         {
             "DEBUG": "1",
             "DATABASE_URL": f"sqlite:///{database}",
+            "MEDIA_ROOT": str(database.parent / "media"),  # uploads stay in the test's own folder
             "CHATKIT_MODEL": "echo",
             "PYTHONUNBUFFERED": "1",
         }

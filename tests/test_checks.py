@@ -85,6 +85,16 @@ def test_an_unknown_ui_is_e002(settings):
     assert checks.check_ui() == []
 
 
+def test_wrong_attachment_settings_are_e008(settings):
+    assert checks.check_attachments() == []
+    settings.CHATKIT_UPLOAD_STRATEGY = "carrier-pigeon"
+    settings.CHATKIT_ATTACHMENT_TYPES = ["png"]
+    settings.CHATKIT_ATTACHMENT_MAX_BYTES = -1
+    found = checks.check_attachments()
+    assert ids(found) == ["chat.E008"] * 3
+    assert "CHATKIT_UPLOAD_STRATEGY='carrier-pigeon'" in found[0].msg and "'png'" in found[1].msg
+
+
 @pytest.mark.parametrize(
     "apps, problem",
     [

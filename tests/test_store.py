@@ -15,7 +15,8 @@ from chatkit.types import LockedStatus, Page, Thread
 from django.utils import timezone
 
 from chat import models
-from chat.store import DjangoAttachmentStore, DjangoStore
+from chat.attachments import DjangoAttachmentStore
+from chat.store import DjangoStore
 from tests.factories import (
     assistant_message,
     client_tool_call,

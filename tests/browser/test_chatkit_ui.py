@@ -29,6 +29,8 @@ def recorded_options(page) -> dict:
                 colorScheme: o.theme?.colorScheme,
                 onClientTool: typeof o.onClientTool,
                 headerRight: o.header?.rightAction?.icon ?? null,
+                uploadStrategy: o.api.uploadStrategy ?? null,
+                attachments: o.composer?.attachments ?? null,
             };
         }"""
     )
@@ -58,6 +60,11 @@ def test_chatkit_gets_endpoint_domain_key_and_csrf_fetch(servers, page, artifact
     assert options["colorScheme"] in ("light", "dark")
     assert options["onClientTool"] == "function"
     assert options["headerRight"] in ("light-mode", "dark-mode")
+    # Attachments: the strategy and limits come from the server's settings.
+    assert options["uploadStrategy"] == {"type": "two_phase"}
+    attachments = options["attachments"]
+    assert attachments["enabled"] is True and attachments["maxSize"] == 10_485_760 and attachments["maxCount"] == 5
+    assert attachments["accept"]["application/pdf"] == [".pdf"] and ".md" in attachments["accept"]["text/*"]
 
     # ChatKit calls api.fetch for every request; call it the same way.
     status, body = page.evaluate(

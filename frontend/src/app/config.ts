@@ -1,5 +1,6 @@
 // The settings Django puts in the page with `json_script` (id "chatkit-config").
 import type { Theme } from "./store";
+import { DEFAULT_ATTACHMENTS, parseAttachmentOptions, type AttachmentOptions } from "./attachmentOptions";
 
 export type UiMode = "auto" | "chatkit" | "builtin";
 
@@ -31,6 +32,7 @@ export interface PageConfig {
   startPrompts: StartPrompt[];
   /** The page's ?thread= link names a thread that doesn't exist or isn't this visitor's. */
   missingThread: boolean;
+  attachments: AttachmentOptions;
 }
 
 const DEFAULTS: PageConfig = {
@@ -44,6 +46,7 @@ const DEFAULTS: PageConfig = {
   greeting: "What can I help you with?",
   startPrompts: [],
   missingThread: false,
+  attachments: DEFAULT_ATTACHMENTS,
 };
 
 type Obj = Record<string, unknown>;
@@ -85,6 +88,7 @@ export function parseConfig(raw: unknown): PageConfig {
     models: parseModels(obj.models),
     startPrompts: parsePrompts(obj.startPrompts),
     missingThread: obj.missingThread === true,
+    attachments: parseAttachmentOptions(obj.attachments),
   };
 }
 

@@ -137,7 +137,7 @@ export function BuiltinChat({ config }: { config: PageConfig }) {
           models={config.models}
           model={model}
           onModelChange={(m) => setPicked({ thread: openId, model: m })}
-          onSend={(text) => convo.send(text, model)}
+          onSend={(text, attachmentIds) => convo.send(text, model, attachmentIds)}
           onStop={convo.stop}
           focusKey={openId}
         />

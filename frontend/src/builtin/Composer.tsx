@@ -3,6 +3,8 @@
 // send button becomes a stop button. With two or more models, a picker.
 import { useEffect, useRef, useState, type KeyboardEvent } from "react";
 import type { ModelChoice } from "../app/config";
+import { AttachButton, AttachmentTray, dropTarget, pasteFiles } from "./attachments/AttachmentTray";
+import { useAttachments } from "./attachments/useAttachments";
 import { SendIcon, StopIcon } from "./icons";
 import { useTouchScreen } from "./useMediaQuery";
 
@@ -29,7 +31,7 @@ export function Composer({
   models?: ModelChoice[];
   model?: string | null;
   onModelChange?: (model: string) => void;
-  onSend: (text: string) => Promise<boolean>;
+  onSend: (text: string, attachmentIds: string[]) => Promise<boolean>;
   onStop: () => void;
   /** Focus moves back here whenever this changes (a thread opened). */
   focusKey: string | null;
@@ -37,6 +39,7 @@ export function Composer({
   const [text, setText] = useState("");
   const ref = useRef<HTMLTextAreaElement>(null);
   const touch = useTouchScreen();
+  const files = useAttachments();
 
   useEffect(() => ref.current?.focus(), [focusKey]);
 
@@ -50,11 +53,15 @@ export function Composer({
 
   const submit = async () => {
     const value = text.trim();
-    if (!value || streaming || disabled) return;
+    if ((!value && !files.hasReady) || files.uploading || streaming || disabled) return;
     setText("");
-    const ok = await onSend(value);
-    // Keep what the person wrote when the request never got through.
-    if (!ok) setText((current) => current || value);
+    const attached = files.take();
+    const ok = await onSend(value, attached.map((f) => f.attachment!.id));
+    // Keep what the person wrote (and attached) when the request never got through.
+    if (!ok) {
+      setText((current) => current || value);
+      files.restore(attached);
+    }
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
@@ -69,12 +76,15 @@ export function Composer({
   return (
     <form
       className="mx-auto w-full max-w-3xl px-4 pb-4"
+      {...dropTarget(files)}
       onSubmit={(e) => {
         e.preventDefault();
         void submit();
       }}
     >
-      <div className="flex items-end gap-2 rounded-2xl border border-zinc-300 bg-white p-2 shadow-sm transition focus-within:border-zinc-400 focus-within:ring-2 focus-within:ring-indigo-500/30 dark:border-zinc-700 dark:bg-zinc-900 dark:focus-within:border-zinc-500">
+      <div className="flex flex-wrap items-end gap-2 rounded-2xl border border-zinc-300 bg-white p-2 shadow-sm transition focus-within:border-zinc-400 focus-within:ring-2 focus-within:ring-indigo-500/30 dark:border-zinc-700 dark:bg-zinc-900 dark:focus-within:border-zinc-500">
+        <AttachmentTray files={files} />
+        <AttachButton files={files} disabled={disabled} />
         <label htmlFor="composer-input" className="sr-only">
           Message
         </label>
@@ -86,6 +96,7 @@ export function Composer({
           value={text}
           onChange={(e) => setText(e.target.value)}
           onKeyDown={onKeyDown}
+          onPaste={pasteFiles(files)}
           placeholder={disabled && disabledReason ? disabledReason : "Message the assistant"}
           disabled={disabled}
           aria-describedby={describedBy}
@@ -118,7 +129,7 @@ export function Composer({
             <StopIcon />
           </button>
         ) : (
-          <button type="submit" disabled={disabled || !text.trim()} aria-label="Send message" title={touch ? "Send" : "Send (Enter)"} data-testid="send-button" className="send-btn">
+          <button type="submit" disabled={disabled || (!text.trim() && !files.hasReady) || files.uploading} aria-label="Send message" title={touch ? "Send" : "Send (Enter)"} data-testid="send-button" className="send-btn">
             <SendIcon />
           </button>
         )}

@@ -3,6 +3,7 @@ import { useState } from "react";
 import type { Theme } from "../app/store";
 import { itemText } from "../protocol/reducer";
 import type { ActionConfig, FeedbackKind, Task, ThreadItem } from "../protocol/types";
+import { MessageAttachments } from "./attachments/MessageAttachments";
 import { CopyIcon, RetryIcon, ThumbDownIcon, ThumbUpIcon } from "./icons";
 import { Markdown } from "./Markdown";
 import { WidgetRenderer } from "./widgets/WidgetRenderer";
@@ -107,10 +108,13 @@ export function ThreadItemView({
   switch (item.type) {
     case "user_message":
       return (
-        <div className="flex justify-end" data-testid="message-user" data-item-id={item.id}>
-          <div dir="auto" className="max-w-[85%] whitespace-pre-wrap rounded-2xl rounded-br-md bg-zinc-100 px-4 py-2.5 text-[15px] leading-6 text-zinc-900 dark:bg-zinc-800 dark:text-zinc-100">
-            {itemText(item)}
-          </div>
+        <div className="flex flex-col items-end gap-2" data-testid="message-user" data-item-id={item.id}>
+          <MessageAttachments attachments={item.attachments} />
+          {itemText(item) && (
+            <div dir="auto" className="max-w-[85%] whitespace-pre-wrap rounded-2xl rounded-br-md bg-zinc-100 px-4 py-2.5 text-[15px] leading-6 text-zinc-900 dark:bg-zinc-800 dark:text-zinc-100">
+              {itemText(item)}
+            </div>
+          )}
         </div>
       );
     case "assistant_message": {

@@ -117,7 +117,8 @@ export function useConversation(client: ChatKitClient, hooks: ConversationHooks)
   }, [client, state.thread, state.earlierCursor]);
 
   const send = useCallback(
-    (text: string, model: string | null = null) => runStream(req.sendMessage(state.thread?.id ?? null, text, model)),
+    (text: string, model: string | null = null, attachmentIds: string[] = []) =>
+      runStream(req.sendMessage(state.thread?.id ?? null, text, model, attachmentIds)),
     [runStream, state.thread],
   );
 

@@ -3,6 +3,7 @@
 import type { ChatKitIcon, ModelOption } from "@openai/chatkit";
 import { ChatKit, useChatKit } from "@openai/chatkit-react";
 import { useEffect, useMemo, useRef, useState } from "react";
+import { attachmentsEnabled } from "../app/attachmentOptions";
 import { promptsFor, type PageConfig } from "../app/config";
 import { makeCsrfFetch } from "../app/csrf";
 import { runClientEffect, runClientTool } from "../app/clientTools";
@@ -26,7 +27,13 @@ export function ChatKitPanel({ config }: { config: PageConfig }) {
   const models: ModelOption[] | undefined = config.models.length > 1 ? config.models.map((m) => ({ id: m.id, label: m.label, default: m.default })) : undefined;
 
   const chatkit = useChatKit({
-    api: { url: config.apiUrl, domainKey: config.domainKey, fetch: csrfFetch },
+    api: {
+      url: config.apiUrl,
+      domainKey: config.domainKey,
+      fetch: csrfFetch,
+      uploadStrategy:
+        config.attachments.strategy === "direct" ? { type: "direct", uploadUrl: config.attachments.uploadUrl } : { type: "two_phase" },
+    },
     theme: { colorScheme: theme, radius: "round" },
     // The theme toggle lives in ChatKit's own header (the frame owns that space).
     header: { rightAction: { icon: theme === "dark" ? "light-mode" : "dark-mode", onClick: toggleTheme } },
@@ -34,7 +41,17 @@ export function ChatKitPanel({ config }: { config: PageConfig }) {
     history: { enabled: true, showRename: true, showDelete: true },
     startScreen: { greeting: config.greeting, prompts },
     threadItemActions: { feedback: true, retry: true },
-    composer: { placeholder: "Message the assistant", ...(models ? { models } : {}) },
+    composer: {
+      placeholder: "Message the assistant",
+      ...(models ? { models } : {}),
+      // Limits from the server's settings; the server checks them again, typing files from their bytes.
+      attachments: {
+        enabled: attachmentsEnabled(config.attachments),
+        maxSize: config.attachments.maxBytes,
+        maxCount: config.attachments.maxCount,
+        accept: config.attachments.accept,
+      },
+    },
     onClientTool: ({ name, params }) => runClientTool(name, params),
     onEffect: ({ name, data }) => runClientEffect(name, data ?? {}),
     onThreadChange: ({ threadId }) => {
