@@ -24,7 +24,6 @@ from openai.types.responses import (
     Response,
     ResponseCompletedEvent,
     ResponseIncompleteEvent,
-    ResponseUsage,
     ResponseContentPartAddedEvent,
     ResponseContentPartDoneEvent,
     ResponseCreatedEvent,
@@ -140,7 +139,7 @@ class EchoModel(Model):
         **_: Any,
     ) -> ModelResponse:
         """Return the whole echo at once (no delay) as a one-message ``ModelResponse``."""
-        words = latest_user_text(input).split()
+        words = latest_user_text(input).split()[: model_settings.max_tokens or None]
         message = self._message(f"msg_{uuid.uuid4().hex}", " ".join(words), "completed")
         return ModelResponse(
             output=[message], usage=self._usage(len(words)), response_id=f"resp_{uuid.uuid4().hex}"
@@ -241,10 +240,6 @@ class EchoModel(Model):
         if cut:  # as the Responses API ends an answer at max_output_tokens
             final = self._response(resp_id, [message], "incomplete")
             final.incomplete_details = IncompleteDetails(reason="max_output_tokens")
-            final.usage = ResponseUsage(
-                input_tokens=0, input_tokens_details={"cached_tokens": 0}, output_tokens=len(words),
-                output_tokens_details={"reasoning_tokens": 0}, total_tokens=len(words),
-            )
             yield ResponseIncompleteEvent(type="response.incomplete", sequence_number=seq, response=final)
             return
         final = self._response(resp_id, [message], "completed")
