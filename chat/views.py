@@ -15,13 +15,13 @@ from asgiref.sync import sync_to_async
 from chatkit.server import StreamingResult
 from chatkit.store import NotFoundError
 from chatkit.types import ErrorEvent, is_streaming_req
+from csp.decorators import csp_update
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
-from csp.decorators import csp_update
 
 from .conf import app_settings
 from .context import RequestContext, remember_owner, request_context
@@ -114,8 +114,9 @@ async def chatkit(request):
 
     Returns ``text/event-stream`` for streaming requests and JSON for the
     others; 400 (malformed or unservable), 404 (an id that isn't the
-    owner's), 405 (not POST), 413 (body over ``CHATKIT_MAX_REQUEST_BYTES``)
-    as JSON errors. CSRF protection applies (``X-CSRFToken``).
+    owner's), 405 (not POST), 413 (body over ``CHATKIT_MAX_REQUEST_BYTES``;
+    normally refused earlier, by :mod:`chat.asgi`), 429 (a rate limit of
+    :mod:`chat.limits`, with ``Retry-After``) as JSON errors. CSRF protection applies (``X-CSRFToken``).
     """
     if request.method != "POST":
         return error_response(405, "method_not_allowed", "Use POST.", Allow="POST")
