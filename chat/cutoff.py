@@ -31,8 +31,15 @@ MARKER = "\n\n*[Answer cut off: it reached the limit of {limit} tokens.]*"
 
 
 def output_cap(agent: Agent) -> int | None:
-    """The cap for ``agent``'s answers: the lower of its own ``max_tokens`` and the setting (``None``: no cap)."""
-    caps = [c for c in (agent.model_settings.max_tokens, app_settings.CHATKIT_MAX_OUTPUT_TOKENS) if c]
+    """The cap for ``agent``'s answers (``None``: no cap).
+
+    The lowest of ``CHATKIT_MAX_OUTPUT_TOKENS``, the agent's own
+    ``model_settings.max_tokens`` and its model's own default cap, if it has one
+    (the embedded model's ``max_tokens``).
+    """
+    model_default = getattr(agent.model, "max_tokens", None)
+    candidates = (agent.model_settings.max_tokens, app_settings.CHATKIT_MAX_OUTPUT_TOKENS, model_default)
+    caps = [c for c in candidates if isinstance(c, int) and not isinstance(c, bool) and c > 0]
     return min(caps) if caps else None
 
 

@@ -38,6 +38,11 @@ def test_every_agent_gets_the_cap_and_its_own_lower_cap_wins(settings):
     assert capped(plain).model_settings.max_tokens == 100 and plain.model_settings.max_tokens is None
     frugal = Agent(name="b", model_settings=ModelSettings(max_tokens=10, temperature=0.2))
     assert output_cap(frugal) == 10 and capped(frugal).model_settings.temperature == 0.2
+    from chat.llm.echo import EchoModel
+
+    model = EchoModel()
+    model.max_tokens = 50  # a model with its own default cap, like the embedded one
+    assert output_cap(Agent(name="c", model=model)) == 50
     settings.CHATKIT_MAX_OUTPUT_TOKENS = 0
     assert output_cap(plain) is None and capped(plain) is plain
 
