@@ -36,12 +36,13 @@ $(STAMP)/chromium:
 	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	touch $@
 
+# The development set-up turns DEBUG on; the project's default is off.
 migrate: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py ensure_dev_superuser
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py ensure_dev_superuser
 
 run: install frontend migrate
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install frontend chromium lint
 	$(PY) -m pytest

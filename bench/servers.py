@@ -25,6 +25,12 @@ BASE_ENV = {
     "CHATKIT_ECHO_DELAY": "0",
     "DEBUG": "0",  # as production runs it (DEBUG=1 also logs every query)
     "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789",
+    "HTTPS": "0",  # plain HTTP on loopback: no redirect, no Secure cookies
+    # One load generator on one address: the limits would refuse it.
+    "CHATKIT_TURNS_PER_MINUTE": "0",
+    "CHATKIT_THREADS_PER_HOUR": "0",
+    "CHATKIT_CONCURRENT_STREAMS": "0",
+    "CHATKIT_NEW_OWNERS_PER_HOUR": "0",
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
     "LOG_LEVEL": "WARNING",
     "OPENAI_API_KEY": "",

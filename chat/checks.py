@@ -11,6 +11,7 @@ chat.E005  ``CHATKIT_AGENT`` or ``CHATKIT_OWNER`` doesn't import or isn't callab
 chat.E006  ``CHATKIT_MODELS`` is not a list of ``{"id": ..., "label": ...}``
 chat.E007  ``CHATKIT_MODEL_PROVIDERS`` names something that isn't a ModelProvider class
 chat.E008  an attachment setting is wrong: the upload strategy, the types, a size or count
+chat.E009  a limit (``CHATKIT_TURNS_PER_MINUTE`` …, ``CHATKIT_MAX_*``) is not a whole number >= 0
 chat.W001  ``DEBUG`` off with Django's development ``SECRET_KEY``
 chat.W002  ``DEBUG`` off with the ``echo`` model (it repeats the user's words)
 chat.W003  an ``openai:`` model without ``OPENAI_API_KEY``
@@ -167,6 +168,30 @@ def check_extension_points(app_configs=None, **kwargs) -> list[checks.CheckMessa
             continue
         if not callable(target):
             errors.append(checks.Error(f"{name}={path!r} is not callable.", id="chat.E005"))
+    return errors
+
+
+LIMIT_SETTINGS = (
+    "CHATKIT_TURNS_PER_MINUTE",
+    "CHATKIT_THREADS_PER_HOUR",
+    "CHATKIT_CONCURRENT_STREAMS",
+    "CHATKIT_NEW_OWNERS_PER_HOUR",
+    "CHATKIT_MAX_OUTPUT_TOKENS",
+    "CHATKIT_MAX_REQUEST_BYTES",
+    "CHATKIT_MAX_BODY_BYTES",
+)
+
+
+@checks.register()
+def check_limits(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """chat.E009: the limits (chat/limits.py, chat/asgi.py, chat/cutoff.py) are whole numbers >= 0."""
+    errors = []
+    for name in LIMIT_SETTINGS:
+        value = getattr(app_settings, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            errors.append(
+                checks.Error(f"{name}={value!r} is not a whole number >= 0.", hint="0 turns a rate limit off.", id="chat.E009")
+            )
     return errors
 
 

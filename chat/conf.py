@@ -39,6 +39,19 @@ DEFAULTS: dict[str, Any] = {
     "CHATKIT_HISTORY_ITEMS": 30,
     # Largest request body accepted by POST /chatkit, in bytes.
     "CHATKIT_MAX_REQUEST_BYTES": 1_048_576,
+    # Largest body of any other request (the admin, uploads), in bytes; refused before it is read.
+    "CHATKIT_MAX_BODY_BYTES": 10 * 1_048_576,
+    # Seconds a client may take to send the next piece of a request body (then 408).
+    "CHATKIT_BODY_TIMEOUT": 30.0,
+    # Rate limits and quotas (chat/limits.py), each counted per owner and per client
+    # address; 0 turns one off. Over a limit: 429 rate_limited with Retry-After.
+    "CHATKIT_TURNS_PER_MINUTE": 20,  # streaming requests (messages, retries, actions)
+    "CHATKIT_THREADS_PER_HOUR": 60,  # threads.create
+    "CHATKIT_CONCURRENT_STREAMS": 3,  # answers streaming at once, per owner
+    "CHATKIT_NEW_OWNERS_PER_HOUR": 30,  # anonymous owners minted per client address
+    # Most output tokens one answer may have (ModelSettings.max_tokens); a longer one is
+    # cut off with a visible marker. 0 leaves each model's own cap.
+    "CHATKIT_MAX_OUTPUT_TOKENS": 1024,
     # Seconds the model may stay silent before the turn ends with an error event.
     "CHATKIT_MODEL_TIMEOUT": 120.0,
     # Seconds the echo model waits before each word (imitates a slow model).

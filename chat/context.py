@@ -3,9 +3,9 @@
 The owner key scopes every query (docs/architecture.md, "Owner scoping"). Who
 the owner of a request is, is decided in one replaceable place: the function
 named by ``CHATKIT_OWNER`` (default :func:`default_owner`: a logged-in user is
-``"user:<pk>"``; an anonymous visitor gets a random ``"anon:<token>"`` kept in
-their session, so it survives a session key rotation). When an anonymous
-visitor logs in, :func:`adopt_anonymous_threads` gives their threads to the user.
+``"user:<pk>"``; an anonymous visitor gets a random ``"anon:<token>"`` kept in a
+signed cookie, so a visitor costs no database row until they chat). When an
+anonymous visitor logs in, :func:`adopt_anonymous_threads` gives their threads to the user.
 """
 
 from __future__ import annotations
@@ -16,12 +16,15 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
 
 from .conf import app_settings
 
-ANON_SESSION_KEY = "chatkit_owner"
+ANON_SESSION_KEY = "chatkit_owner"  # where owners minted before the cookie was used live
+OWNER_COOKIE = "chatkit_owner"
+OWNER_COOKIE_SALT = "chat.context.owner"
 
 
 class KnownThreads:
@@ -79,23 +82,59 @@ class RequestContext:
 
 
 def default_owner(request) -> RequestContext:
-    """The default ``CHATKIT_OWNER``: the logged-in user, else the session's anonymous owner.
+    """The default ``CHATKIT_OWNER``: the logged-in user, else the visitor's anonymous owner.
 
-    Sync (it may touch the session): call it in a worker thread. An
-    anonymous visitor gets a fresh owner token in their session on first
-    contact; the session middleware then sets the cookie on the response.
-    The chat page calls this too: it then fires several ``/chatkit``
-    requests at once, and were the token made on the first of those, each
-    could mint its own and the visitor would be split across owners.
+    Sync (it may read the session): call it in a worker thread. An anonymous
+    visitor's token lives in a signed, HttpOnly cookie (:data:`OWNER_COOKIE`),
+    not the session, so a page view writes no session row. A visitor without
+    one gets a fresh token, counted against ``CHATKIT_NEW_OWNERS_PER_HOUR`` for
+    their address; :func:`remember_owner` then sets the cookie on the response.
+    The chat page calls this too: it then fires several ``/chatkit`` requests
+    at once, and were the token made on the first of those, each could mint
+    its own and the visitor would be split across owners.
+
+    Raises ``chat.limits.RateLimited`` when the address has minted too many owners.
     """
     user = request.user
     if user.is_authenticated:
         return RequestContext(owner=user_owner(user.pk), user_id=user.pk)
-    token = request.session.get(ANON_SESSION_KEY)
+    token = anonymous_token(request)
     if not token:
+        from .limits import count_new_owner
+
+        count_new_owner(request)
         token = secrets.token_urlsafe(18)
-        request.session[ANON_SESSION_KEY] = token
+        request.chatkit_new_owner = token
     return RequestContext(owner=f"anon:{token}")
+
+
+def anonymous_token(request) -> str | None:
+    """The anonymous owner token a request carries: its signed cookie, else (older visitors) its session."""
+    token = getattr(request, "chatkit_new_owner", None) or request.get_signed_cookie(
+        OWNER_COOKIE, default=None, salt=OWNER_COOKIE_SALT
+    )
+    if not token and request.COOKIES.get(settings.SESSION_COOKIE_NAME):  # read the session only if there is one
+        token = request.session.get(ANON_SESSION_KEY)
+    return token
+
+
+def remember_owner(request, response) -> None:
+    """Set the owner cookie on ``response`` when :func:`default_owner` minted a token for ``request``.
+
+    Signed (a visitor can't pick another's token), HttpOnly, ``SameSite=Lax``,
+    ``Secure`` like the session cookie, kept ``SESSION_COOKIE_AGE`` seconds.
+    """
+    token = getattr(request, "chatkit_new_owner", None)
+    if token:
+        response.set_signed_cookie(
+            OWNER_COOKIE,
+            token,
+            salt=OWNER_COOKIE_SALT,
+            max_age=settings.SESSION_COOKIE_AGE,
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
 
 
 def user_owner(user_pk: Any) -> str:
@@ -126,15 +165,16 @@ def request_context(request) -> RequestContext:
 def adopt_anonymous_threads(sender, request, user, **kwargs) -> None:
     """``user_logged_in`` receiver: an anonymous visitor's threads become the user's.
 
-    Django's ``login()`` keeps the session's data when it rotates the key, so
-    the visitor's ``anon:<token>`` is still there; every thread, item,
+    The visitor's ``anon:<token>`` is in their owner cookie (or, for older
+    visitors, in the session, which ``login()`` keeps); every thread, item,
     attachment and feedback row of that owner moves to ``"user:<pk>"`` in one
-    transaction, and the token is dropped from the session. Connected in
+    transaction. Connected in
     ``ChatConfig.ready()`` (Django docs, "Login and logout signals").
     """
     if request is None or not hasattr(request, "session"):
         return
-    token = request.session.pop(ANON_SESSION_KEY, None)
+    token = anonymous_token(request)
+    request.session.pop(ANON_SESSION_KEY, None)
     if not token:
         return
     from . import models

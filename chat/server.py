@@ -13,6 +13,8 @@ Rules it follows (docs/architecture.md and openai-chatkit 1.6):
   already saved, so retry works.
 * Chat Completions models give every message the id ``__fake_id__``; each
   such message gets a store id, consistently across added/updated/done.
+* Every answer is capped at ``CHATKIT_MAX_OUTPUT_TOKENS`` and one that hits the
+  cap ends with a visible marker (:mod:`chat.cutoff`).
 * Widget actions go to their handler in the registry (:mod:`chat.actions`).
 """
 
@@ -52,6 +54,7 @@ from .attachments import DjangoAttachmentStore, accepts_images
 from .conf import app_settings
 from .context import RequestContext
 from .converter import ChatConverter
+from .cutoff import capped, mark_cut_off, output_cap
 from .llm import model_error
 from .store import DjangoStore, save_feedback
 from .threads import title_from_text
@@ -151,7 +154,7 @@ class ChatServer(ChatKitServer[RequestContext]):
         try:
             # A clone per turn: openai-agents checks a shared Agent's tools
             # against every other open run, a cost that grows with the streams.
-            agent = self.agent(turn_model(input_user_message, history)).clone()
+            agent = capped(self.agent(turn_model(input_user_message, history)).clone())
         except Exception as exc:  # a bad model spec, a missing key: retrying won't help
             logger.exception("No model to answer with")
             raise CustomStreamError(f"The model is not configured: {exc}", allow_retry=False) from exc
@@ -167,7 +170,7 @@ class ChatServer(ChatKitServer[RequestContext]):
             context=agent_context,
             run_config=RunConfig(tracing_disabled=not app_settings.CHATKIT_TRACING),
         )
-        events = stream_agent_response(agent_context, result)
+        events = mark_cut_off(stream_agent_response(agent_context, result), result, output_cap(agent))
         rewrite = _FakeIdRewriter(self.store, thread, context)
         try:
             while True:

@@ -9,11 +9,13 @@ body ``{"error": {"code": ..., "message": ...}}``.
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
 from chatkit.server import StreamingResult
 from chatkit.store import NotFoundError
 from chatkit.types import ErrorEvent, is_streaming_req
+from csp.decorators import csp_update
 from django.core.exceptions import RequestDataTooBig
 from django.db.models import OuterRef, Subquery
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
@@ -25,7 +27,8 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from . import models
 from .attachments import CURRENT_REQUEST, page_options
 from .conf import app_settings
-from .context import RequestContext, request_context
+from .context import RequestContext, remember_owner, request_context
+from .limits import RateLimited, StreamSlot, check_limits, retry_after
 from .protocol import BadRequest, CheckedRequest, check_request, parse_request
 from .server import get_server
 
@@ -51,10 +54,20 @@ def index(request):
     """The chat page: mounts the React bundle with the settings it needs.
 
     ``ensure_csrf_cookie`` sets ``csrftoken``; the frontend sends it back as
-    ``X-CSRFToken`` on every ``POST /chatkit``.
+    ``X-CSRFToken`` on every ``POST /chatkit``. The page's Content-Security-Policy
+    (django-csp) allows OpenAI's ChatKit origins only when ChatKit's UI may show
+    (:func:`chatkit_csp`); the built-in client needs nothing external.
     """
-    context = request_context(request)  # an anonymous visitor's owner exists before the app's first requests
+    page = _page if app_settings.CHATKIT_UI == "builtin" else csp_update(chatkit_csp())(_page)
+    return page(request)
+
+
+def _page(request):
     linked = request.GET.get("thread")
+    try:  # an anonymous visitor's owner exists before the app's first requests
+        context = request_context(request)
+    except RateLimited:
+        context = None  # the page still shows; its first /chatkit request gets the 429
     config = {
         "apiUrl": reverse("chat:chatkit"),
         "itemStateUrl": reverse("chat:item-state"),
@@ -67,10 +80,30 @@ def index(request):
         "startPrompts": app_settings.CHATKIT_START_PROMPTS,
         # A ?thread= link to a thread that isn't this owner's: the page says so at
         # once and drops the parameter, instead of asking /chatkit and waiting.
-        "missingThread": bool(linked) and not models.Thread.objects.owned_by(context.owner).filter(id=linked).exists(),
+        "missingThread": bool(linked)
+        and (context is None or not models.Thread.objects.owned_by(context.owner).filter(id=linked).exists()),
         "attachments": page_options(),
     }
-    return render(request, "chat/index.html", {"chatkit_config": config})
+    response = render(request, "chat/index.html", {"chatkit_config": config})
+    remember_owner(request, response)
+    return response
+
+
+def chatkit_csp() -> dict[str, list[str]]:
+    """What ChatKit's UI adds to the page's CSP: its script's origin (``CHATKIT_CDN_URL``) and OpenAI's API.
+
+    ``chatkit.js`` comes from that origin and opens its iframe from it; the
+    iframe reaches OpenAI's API for the domain key (DESIGN: the component needs internet).
+    """
+    parts = urlsplit(app_settings.CHATKIT_CDN_URL)
+    cdn = f"{parts.scheme}://{parts.netloc}"
+    return {
+        "script-src": [cdn],
+        "frame-src": [cdn],
+        "connect-src": [cdn, "https://api.openai.com"],
+        "img-src": [cdn],
+        "font-src": [cdn],
+    }
 
 
 def model_choices() -> list[dict]:
@@ -125,8 +158,9 @@ async def chatkit(request):
 
     Returns ``text/event-stream`` for streaming requests and JSON for the
     others; 400 (malformed or unservable), 404 (an id that isn't the
-    owner's), 405 (not POST), 413 (body over ``CHATKIT_MAX_REQUEST_BYTES``)
-    as JSON errors. CSRF protection applies (``X-CSRFToken``).
+    owner's), 405 (not POST), 413 (body over ``CHATKIT_MAX_REQUEST_BYTES``;
+    normally refused earlier, by :mod:`chat.asgi`), 429 (a rate limit of
+    :mod:`chat.limits`, with ``Retry-After``) as JSON errors. CSRF protection applies (``X-CSRFToken``).
     """
     if request.method != "POST":
         return error_response(405, "method_not_allowed", "Use POST.", Allow="POST")
@@ -145,11 +179,13 @@ async def chatkit(request):
         return error_response(413, "request_too_large", f"The request body is over {limit} bytes.")
 
     try:
-        context, checked = await sync_to_async(_prepare)(request, body)
+        context, checked, slot = await sync_to_async(_prepare)(request, body)
     except BadRequest as exc:
         return error_response(exc.status, exc.code, exc.message)
     except NotFoundError as exc:
         return error_response(404, "not_found", str(exc) or "Not found.")
+    except RateLimited as exc:
+        return error_response(429, "rate_limited", exc.message, **{"Retry-After": retry_after(exc.retry_after)})
 
     server, parsed = get_server(), checked.request
     if is_streaming_req(parsed):
@@ -159,7 +195,11 @@ async def chatkit(request):
         else:
             result = await server.process_request(parsed, context)
             stream = _guarded(result)
-        return StreamingHttpResponse(stream, content_type="text/event-stream", headers=SSE_HEADERS)
+        response = SlotStreamingResponse(
+            _releasing(stream, slot), slot, content_type="text/event-stream", headers=SSE_HEADERS
+        )
+        remember_owner(request, response)
+        return response
 
     request_token = CURRENT_REQUEST.set(request)  # attachments.create builds absolute URLs from it
     try:
@@ -171,17 +211,54 @@ async def chatkit(request):
         return error_response(400, "unsupported", str(exc) or "This request is not supported.")
     finally:
         CURRENT_REQUEST.reset(request_token)
-    return HttpResponse(result.json, content_type="application/json")
+    response = HttpResponse(result.json, content_type="application/json")
+    remember_owner(request, response)
+    return response
 
 
-def _prepare(request, body: bytes) -> tuple[RequestContext, CheckedRequest]:
+def _prepare(request, body: bytes) -> tuple[RequestContext, CheckedRequest, StreamSlot | None]:
     """Everything before the server runs, in one worker-thread hop.
 
-    Finds the owner (the session), parses the body and checks its ids.
-    Raises ``BadRequest`` or ``NotFoundError`` (see :mod:`chat.protocol`).
+    Finds the owner, parses the body, counts it against the rate limits
+    (:mod:`chat.limits`), checks its ids, and for a streaming request takes one
+    of the owner's stream slots (the caller releases it when the stream ends).
+    Raises ``BadRequest`` or ``NotFoundError`` (see :mod:`chat.protocol`), or
+    ``RateLimited``.
     """
     context = request_context(request)
-    return context, check_request(parse_request(body), context)
+    parsed = parse_request(body)
+    check_limits(request, context, parsed)
+    checked = check_request(parsed, context)
+    slot = StreamSlot.acquire(context) if is_streaming_req(parsed) else None
+    return context, checked, slot
+
+
+class SlotStreamingResponse(StreamingHttpResponse):
+    """An SSE response that gives its stream slot back when Django closes it.
+
+    The stream's own ``finally`` releases the slot on completion and on a cut
+    connection; ``close()`` covers a stream that never started.
+    """
+
+    def __init__(self, streaming_content, slot: StreamSlot | None, **kwargs):
+        super().__init__(streaming_content, **kwargs)
+        self.slot = slot
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            if self.slot is not None:
+                self.slot.release()
+
+
+async def _releasing(stream, slot: StreamSlot | None):
+    try:
+        async for frame in stream:
+            yield frame
+    finally:
+        if slot is not None:
+            await sync_to_async(slot.release, thread_sensitive=False)()
 
 
 async def _guarded(result: StreamingResult):

@@ -7,6 +7,7 @@ Every value comes from the environment or an optional ``.env`` file beside
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from chat.conf import DEFAULTS as CHATKIT_DEFAULTS
@@ -16,7 +17,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless the development set-up turns it on (`make run` passes DEBUG=1).
+DEBUG = env.bool("DEBUG", default=False)
 
 _DEV_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -41,6 +43,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "servestatic",  # its configuration checks
     "django_vite",
+    "csp",  # Content-Security-Policy with nonces
+    "axes",  # throttles failed logins (the admin's)
     "chat",
 ]
 
@@ -54,6 +58,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the refusal page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: it refuses a locked-out username/address before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "chatproject.urls"
@@ -110,7 +123,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")  # `manage.py collectstatic` fills it
 # The Vite build (frontend/dist) is served as static files.
 FRONTEND_DIST = BASE_DIR / "frontend" / "dist"
 STATICFILES_DIRS = [FRONTEND_DIST] if FRONTEND_DIST.exists() else []
@@ -144,6 +157,58 @@ DJANGO_VITE = {
 
 LOGIN_URL = "admin:login"
 
+# --- Security ---------------------------------------------------------------
+# HTTPS: the site is served over HTTPS (directly or behind a proxy that says so in
+# SECURE_PROXY_SSL_HEADER). On by default when DEBUG is off: redirects to HTTPS, HSTS,
+# and Secure cookies. `manage.py check --deploy` is clean with it on.
+HTTPS = env.bool("HTTPS", default=not DEBUG)
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=HTTPS)
+if env.str("SECURE_PROXY_SSL_HEADER", default=""):  # e.g. HTTP_X_FORWARDED_PROTO
+    SECURE_PROXY_SSL_HEADER = (env.str("SECURE_PROXY_SSL_HEADER"), "https")
+SESSION_COOKIE_HTTPONLY = True
+# The frontend reads csrftoken to send it as X-CSRFToken, so that cookie can't be HttpOnly
+# (Django's docs: doing so offers no practical benefit).
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): only this origin, scripts by nonce. The chat page
+# adds what ChatKit's UI needs (chat/views.py); the built-in client needs nothing external,
+# so an image a model writes into an answer is never fetched from elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": [SELF, NONCE],
+        # Inline style attributes (the admin's, React's) carry no script.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+if DJANGO_VITE["default"]["dev_mode"]:  # scripts, styles and hot reload from `npm run dev`
+    _vite = f"http://localhost:{DJANGO_VITE['default']['dev_server_port']}"
+    for _directive in ("script-src", "style-src", "connect-src", "img-src"):
+        CONTENT_SECURITY_POLICY["DIRECTIVES"][_directive] += [_vite, _vite.replace("http:", "ws:")]
+
+# Failed logins (django-axes): after 5 wrong passwords for one username from one address,
+# that pair is locked out for an hour (a 429 page), whatever the password.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_TIME", default=1.0)  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+
+# The cache holds the rate-limit counters (chat/limits.py): one process's memory by
+# default; a shared cache (Redis) makes the limits hold across processes.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 # --- ChatKit ---------------------------------------------------------------
 # Each default lives in the app (chat/conf.py); the environment overrides it.
 # The README's settings table says what each one means.
@@ -164,6 +229,23 @@ CHATKIT_HISTORY_ITEMS = env.int(
 )
 CHATKIT_MAX_REQUEST_BYTES = env.int(
     "CHATKIT_MAX_REQUEST_BYTES", default=CHATKIT_DEFAULTS["CHATKIT_MAX_REQUEST_BYTES"]
+)
+CHATKIT_MAX_BODY_BYTES = env.int("CHATKIT_MAX_BODY_BYTES", default=CHATKIT_DEFAULTS["CHATKIT_MAX_BODY_BYTES"])
+CHATKIT_BODY_TIMEOUT = env.float("CHATKIT_BODY_TIMEOUT", default=CHATKIT_DEFAULTS["CHATKIT_BODY_TIMEOUT"])
+CHATKIT_TURNS_PER_MINUTE = env.int(
+    "CHATKIT_TURNS_PER_MINUTE", default=CHATKIT_DEFAULTS["CHATKIT_TURNS_PER_MINUTE"]
+)
+CHATKIT_THREADS_PER_HOUR = env.int(
+    "CHATKIT_THREADS_PER_HOUR", default=CHATKIT_DEFAULTS["CHATKIT_THREADS_PER_HOUR"]
+)
+CHATKIT_CONCURRENT_STREAMS = env.int(
+    "CHATKIT_CONCURRENT_STREAMS", default=CHATKIT_DEFAULTS["CHATKIT_CONCURRENT_STREAMS"]
+)
+CHATKIT_NEW_OWNERS_PER_HOUR = env.int(
+    "CHATKIT_NEW_OWNERS_PER_HOUR", default=CHATKIT_DEFAULTS["CHATKIT_NEW_OWNERS_PER_HOUR"]
+)
+CHATKIT_MAX_OUTPUT_TOKENS = env.int(
+    "CHATKIT_MAX_OUTPUT_TOKENS", default=CHATKIT_DEFAULTS["CHATKIT_MAX_OUTPUT_TOKENS"]
 )
 CHATKIT_MODEL_TIMEOUT = env.float(
     "CHATKIT_MODEL_TIMEOUT", default=CHATKIT_DEFAULTS["CHATKIT_MODEL_TIMEOUT"]

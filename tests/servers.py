@@ -46,6 +46,11 @@ def server_env(database: Path, **overrides: str) -> dict[str, str]:
             "MEDIA_ROOT": str(database.parent / "media"),  # uploads stay in the test's own folder
             "CHATKIT_MODEL": "echo",
             "PYTHONUNBUFFERED": "1",
+            # Every browser page comes from 127.0.0.1: tests that want limits set them.
+            "CHATKIT_TURNS_PER_MINUTE": "0",
+            "CHATKIT_THREADS_PER_HOUR": "0",
+            "CHATKIT_CONCURRENT_STREAMS": "0",
+            "CHATKIT_NEW_OWNERS_PER_HOUR": "0",
         }
     )
     env.update(overrides)

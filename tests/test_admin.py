@@ -90,8 +90,10 @@ def test_dev_superuser_is_created_once_in_debug(settings, tmp_path, capsys):
     call_command("ensure_dev_superuser")
     password = (tmp_path / ".admin-password").read_text().strip()
     from django.contrib.auth import authenticate
+    from django.test import RequestFactory
 
-    assert authenticate(username="admin", password=password) is not None
+    # django-axes' backend needs the request (it counts failures per address).
+    assert authenticate(RequestFactory().post("/admin/login/"), username="admin", password=password) is not None
     assert ".admin-password" in capsys.readouterr().out
     call_command("ensure_dev_superuser")
     from django.contrib.auth.models import User

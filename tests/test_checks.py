@@ -139,3 +139,12 @@ def test_call_command_check_raises_on_errors(settings):
     settings.CHATKIT_UI = "nope"
     with pytest.raises(SystemCheckError, match="chat.E002"):
         call_command("check")
+
+
+def test_a_limit_that_is_not_a_whole_number_is_an_error(settings):
+    from chat.checks import check_limits
+
+    assert check_limits() == []
+    settings.CHATKIT_TURNS_PER_MINUTE = -1
+    settings.CHATKIT_MAX_OUTPUT_TOKENS = "many"
+    assert [e.id for e in check_limits()] == ["chat.E009", "chat.E009"]

@@ -313,7 +313,9 @@ async def test_the_page_gives_a_visitor_one_owner_for_concurrent_first_requests(
     )
     assert created.status_code == listing.status_code == 200
     # Neither request had to mint an owner (which each would do on its own).
-    assert "sessionid" not in created.cookies and "sessionid" not in listing.cookies
+    assert "chatkit_owner" in page.cookies
+    for response in (created, listing):
+        assert "chatkit_owner" not in response.cookies and "sessionid" not in response.cookies
     from tests.helpers import sse_events
 
     thread_id = sse_events(created.text)[0]["thread"]["id"]

@@ -9,6 +9,7 @@ import { makeCsrfFetch } from "../app/csrf";
 import { runClientEffect, runClientTool } from "../app/clientTools";
 import { useThemeStore, useThreadStore } from "../app/store";
 import { CHATKIT_ELEMENT, waitForElement } from "../app/uiChoice";
+import { errorFromResponse } from "../protocol/errors";
 
 export function ChatKitPanel({ config }: { config: PageConfig }) {
   const theme = useThemeStore((s) => s.theme);
@@ -18,7 +19,12 @@ export function ChatKitPanel({ config }: { config: PageConfig }) {
   const [error, setError] = useState<string | null>(null);
   // The thread ChatKit itself last showed, so we only steer it on real URL changes.
   const shownThread = useRef<string | null>(initialThread);
-  const csrfFetch = useMemo(() => makeCsrfFetch(), []);
+  // A refused request (rate limit, size) shows the server's own words, which say when to try again.
+  const csrfFetch = useMemo(() => makeCsrfFetch(async (input, init) => {
+    const res = await window.fetch(input, init);
+    if (res.status === 429 || res.status === 413) void errorFromResponse(res.clone()).then((e) => setError(e.message));
+    return res;
+  }), []);
   const prompts = useMemo(
     () => promptsFor(config.startPrompts, theme).map((p) => ({ label: p.label, prompt: p.prompt, ...(p.icon ? { icon: p.icon as ChatKitIcon } : {}) })),
     [config.startPrompts, theme],
