@@ -13,7 +13,8 @@ in front of Django (``chatproject/asgi.py``) and:
   middle of a body.
 
 The limit is ``CHATKIT_MAX_REQUEST_BYTES`` for ``POST /chatkit`` and
-``CHATKIT_MAX_BODY_BYTES`` for every other path. Errors are the app's JSON shape,
+``CHATKIT_MAX_BODY_BYTES`` for every other path (uploads under ``/chatkit/attachments``:
+at least ``CHATKIT_ATTACHMENT_MAX_BYTES`` plus a multipart envelope). Errors are the app's JSON shape,
 ``{"error": {"code", "message"}}`` (docs/architecture.md, "Early refusals").
 Timeouts before a request's headers are complete are the server's business
 (README, "Limits": uvicorn's and daphne's options).
@@ -41,8 +42,13 @@ def body_limit(scope: Scope) -> int:
         chatkit_path = reverse("chat:chatkit")
     except NoReverseMatch:  # a project that doesn't include chat.urls
         chatkit_path = None
-    if scope.get("path") == chatkit_path:
+    path = scope.get("path") or ""
+    if path == chatkit_path:
         return app_settings.CHATKIT_MAX_REQUEST_BYTES
+    if chatkit_path and path.startswith(chatkit_path + "/attachments"):
+        # An upload: the attachment limit (checked exactly by chat.attachments) plus room for
+        # a multipart envelope, so a file at the limit is refused with the attachment's own error.
+        return max(app_settings.CHATKIT_MAX_BODY_BYTES, app_settings.CHATKIT_ATTACHMENT_MAX_BYTES + 65_536)
     return app_settings.CHATKIT_MAX_BODY_BYTES
 
 
