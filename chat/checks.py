@@ -10,6 +10,7 @@ chat.E004  ``daphne`` missing from ``INSTALLED_APPS`` or not first (runserver wo
 chat.E005  ``CHATKIT_AGENT`` or ``CHATKIT_OWNER`` doesn't import or isn't callable
 chat.E006  ``CHATKIT_MODELS`` is not a list of ``{"id": ..., "label": ...}``
 chat.E007  ``CHATKIT_MODEL_PROVIDERS`` names something that isn't a ModelProvider class
+chat.E008  ``CHATKIT_THREAD_ORDER`` is not one of activity, created
 chat.W001  ``DEBUG`` off with Django's development ``SECRET_KEY``
 chat.W002  ``DEBUG`` off with the ``echo`` model (it repeats the user's words)
 chat.W003  an ``openai:`` model without ``OPENAI_API_KEY``
@@ -26,7 +27,7 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from .conf import UI_CHOICES, app_settings
+from .conf import THREAD_ORDER_CHOICES, UI_CHOICES, app_settings
 
 DEV_SECRET_KEY_PREFIX = "django-insecure-"
 
@@ -111,6 +112,20 @@ def check_ui(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             checks.Error(
                 f"CHATKIT_UI={app_settings.CHATKIT_UI!r} is not one of {', '.join(UI_CHOICES)}.",
                 id="chat.E002",
+            )
+        ]
+    return []
+
+
+@checks.register()
+def check_thread_order(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """chat.E008: ``CHATKIT_THREAD_ORDER``."""
+    if app_settings.CHATKIT_THREAD_ORDER not in THREAD_ORDER_CHOICES:
+        return [
+            checks.Error(
+                f"CHATKIT_THREAD_ORDER={app_settings.CHATKIT_THREAD_ORDER!r} is not one of "
+                f"{', '.join(THREAD_ORDER_CHOICES)}.",
+                id="chat.E008",
             )
         ]
     return []
