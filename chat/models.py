@@ -175,7 +175,7 @@ class Feedback(models.Model):
 
 
 class ServerToolCall(models.Model):
-    """A tool the server's Agent ran during a turn: its arguments and result.
+    r"""A tool the server's Agent ran during a turn: its arguments and result.
 
     The SDK stores no item for a server-side tool call (only client tool calls
     are ``ThreadItem``\ s), so they live in this side table, recorded by
@@ -197,9 +197,10 @@ class ServerToolCall(models.Model):
     name = models.CharField(max_length=128)
     arguments = models.TextField(blank=True, default="", help_text="The arguments as the model sent them (JSON text).")
     output = models.TextField(blank=True, default="", help_text="The tool's result as text.")
-    error = models.BooleanField(default=False, help_text="The tool raised instead of answering.")
     created_at = models.DateTimeField(help_text="When the tool started.")
-    finished_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it returned; empty if the turn ended first."
+    )
 
     class Meta:
         ordering = ["seq"]
