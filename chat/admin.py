@@ -147,17 +147,14 @@ class ThreadAdmin(admin.ModelAdmin):
 
     @admin.display(description="transcript")
     def conversation(self, obj):
-        request = getattr(self, "_request", None)
-        number = 1
-        if request is not None:
-            item = request.GET.get("item")
-            if item:
-                number = _page_of_item(obj.id, item)
-            else:
-                try:
-                    number = int(request.GET.get("page", 1))
-                except ValueError:
-                    number = 1
+        page_arg, item = getattr(obj, "_transcript_query", (None, None))
+        if item:
+            number = _page_of_item(obj.id, item)
+        else:
+            try:
+                number = int(page_arg or 1)
+            except ValueError:
+                number = 1
         page = transcript_page(
             obj.id, number, attachment_url=lambda seq: reverse("admin:chat_attachment_change", args=[seq])
         )
@@ -167,12 +164,11 @@ class ThreadAdmin(admin.ModelAdmin):
     def stored_json(self, obj):
         return pretty_json(obj.data)
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        self._request = request  # the transcript reads ?page= and ?item=
-        try:
-            return super().change_view(request, object_id, form_url, extra_context)
-        finally:
-            self._request = None
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:  # the transcript shows ?page= (1 = newest) or the page holding ?item=
+            obj._transcript_query = (request.GET.get("page"), request.GET.get("item"))
+        return obj
 
     def save_model(self, request, obj, form, change):
         status_changed = change and "status" in form.changed_data
@@ -390,19 +386,19 @@ def feedback_chart_svg(series: list[dict]) -> str:
         if d["positive"]:
             h = d["positive"] * scale
             parts.append(format_html(
-                '<a href="{}"><rect class="positive" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="#3a9d5d">'
+                '<a href="{}"><rect class="positive" x="{}" y="{}" width="{}" height="{}" fill="#3a9d5d">'
                 "<title>{}: {} positive</title></rect></a>",
-                d["positive_url"], x, middle - h, bar, h, label, d["positive"],
+                d["positive_url"], f"{x:.1f}", f"{middle - h:.1f}", f"{bar:.1f}", f"{h:.1f}", label, d["positive"],
             ))
         if d["negative"]:
             h = d["negative"] * scale
             parts.append(format_html(
-                '<a href="{}"><rect class="negative" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="#c0392b">'
+                '<a href="{}"><rect class="negative" x="{}" y="{}" width="{}" height="{}" fill="#c0392b">'
                 "<title>{}: {} negative</title></rect></a>",
-                d["negative_url"], x, middle, bar, h, label, d["negative"],
+                d["negative_url"], f"{x:.1f}", f"{middle:.1f}", f"{bar:.1f}", f"{h:.1f}", label, d["negative"],
             ))
         if n % max(1, len(series) // 6) == 0:
-            parts.append(format_html('<text x="{:.1f}" y="{}" font-size="10" fill="#666">{}</text>', x, height - 6, label[5:]))
+            parts.append(format_html('<text x="{}" y="{}" font-size="10" fill="#666">{}</text>', f"{x:.1f}", height - 6, label[5:]))
     return format_html(
         '<svg class="feedback-chart" role="img" aria-label="Feedback per day" viewBox="0 0 {} {}" width="{}" height="{}">{}</svg>',
         width, height, width, height, format_html_join("", "{}", ((p,) for p in parts)),
