@@ -128,7 +128,7 @@ def adopt_anonymous_threads(sender, request, user, **kwargs) -> None:
 
     Django's ``login()`` keeps the session's data when it rotates the key, so
     the visitor's ``anon:<token>`` is still there; every thread, item,
-    attachment and feedback row of that owner moves to ``"user:<pk>"`` in one
+    attachment, feedback and server tool call row of that owner moves to ``"user:<pk>"`` in one
     transaction, and the token is dropped from the session. Connected in
     ``ChatConfig.ready()`` (Django docs, "Login and logout signals").
     """
@@ -142,5 +142,5 @@ def adopt_anonymous_threads(sender, request, user, **kwargs) -> None:
     anon, owner = f"anon:{token}", user_owner(user.pk)
     with transaction.atomic():
         models.Thread.objects.owned_by(anon).update(owner=owner, user_id=user.pk)
-        for model in (models.Item, models.Attachment, models.Feedback):
+        for model in (models.Item, models.Attachment, models.Feedback, models.ServerToolCall):
             model.objects.owned_by(anon).update(owner=owner)

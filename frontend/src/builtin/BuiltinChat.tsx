@@ -75,6 +75,12 @@ export function BuiltinChat({ config }: { config: PageConfig }) {
           onRetry={() => convo.retry()}
           onDismissError={convo.dismissError}
         />
+        {(state.thread?.status?.type === "locked" || state.thread?.status?.type === "closed") && (
+          // The moderator's reason, worded like the server's refusal (chat/threads.py refusal_for).
+          <p className="border-t border-zinc-200 px-4 py-2 text-sm text-amber-700 dark:border-zinc-800 dark:text-amber-400" role="status" data-testid="thread-status">
+            {`This thread is ${state.thread.status.type}${state.thread.status.reason ? `: ${state.thread.status.reason}` : "."}`}
+          </p>
+        )}
         <Composer
           streaming={state.streaming}
           disabled={state.loading || state.thread?.status?.type === "locked" || state.thread?.status?.type === "closed"}
