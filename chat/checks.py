@@ -12,6 +12,7 @@ chat.E006  ``CHATKIT_MODELS`` is not a list of ``{"id": ..., "label": ...}``
 chat.E007  ``CHATKIT_MODEL_PROVIDERS`` names something that isn't a ModelProvider class
 chat.E008  an attachment setting is wrong: the upload strategy, the types, a size or count
 chat.E009  a limit (``CHATKIT_TURNS_PER_MINUTE`` …, ``CHATKIT_MAX_*``) is not a whole number >= 0
+chat.E010  ``CHATKIT_THREAD_ORDER`` is not one of activity, created
 chat.W001  ``DEBUG`` off with Django's development ``SECRET_KEY``
 chat.W002  ``DEBUG`` off with the ``echo`` model (it repeats the user's words)
 chat.W003  an ``openai:`` model without ``OPENAI_API_KEY``
@@ -28,7 +29,7 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from .conf import UI_CHOICES, UPLOAD_STRATEGIES, app_settings
+from .conf import THREAD_ORDER_CHOICES, UI_CHOICES, UPLOAD_STRATEGIES, app_settings
 
 DEV_SECRET_KEY_PREFIX = "django-insecure-"
 
@@ -134,6 +135,19 @@ def check_attachments(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             problems.append(f"{name}={value!r} is not a whole number of at least 0.")
     return [checks.Error(problem, id="chat.E008") for problem in problems]
+
+@checks.register()
+def check_thread_order(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """chat.E010: ``CHATKIT_THREAD_ORDER``."""
+    if app_settings.CHATKIT_THREAD_ORDER not in THREAD_ORDER_CHOICES:
+        return [
+            checks.Error(
+                f"CHATKIT_THREAD_ORDER={app_settings.CHATKIT_THREAD_ORDER!r} is not one of "
+                f"{', '.join(THREAD_ORDER_CHOICES)}.",
+                id="chat.E010",
+            )
+        ]
+    return []
 
 
 @checks.register()

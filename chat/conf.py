@@ -35,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
         "You are a helpful assistant in a chat application. Answer briefly and "
         "clearly, in Markdown when it helps."
     ),
+    # How threads.list orders threads: "activity" (last activity first) or "created".
+    "CHATKIT_THREAD_ORDER": "activity",
     # How many recent thread items the model sees as history.
     "CHATKIT_HISTORY_ITEMS": 30,
     # Largest request body accepted by POST /chatkit, in bytes.
@@ -96,6 +98,7 @@ DEFAULTS: dict[str, Any] = {
 UPLOAD_STRATEGIES = ("two_phase", "direct")
 
 UI_CHOICES = ("auto", "chatkit", "builtin")
+THREAD_ORDER_CHOICES = ("activity", "created")
 
 
 class AppSettings:

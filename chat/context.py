@@ -167,8 +167,8 @@ def adopt_anonymous_threads(sender, request, user, **kwargs) -> None:
 
     The visitor's ``anon:<token>`` is in their owner cookie (or, for older
     visitors, in the session, which ``login()`` keeps); every thread, item,
-    attachment and feedback row of that owner moves to ``"user:<pk>"`` in one
-    transaction. Connected in
+    attachment, feedback and server tool call row of that owner moves to
+    ``"user:<pk>"`` in one transaction. Connected in
     ``ChatConfig.ready()`` (Django docs, "Login and logout signals").
     """
     if request is None or not hasattr(request, "session"):
@@ -182,5 +182,5 @@ def adopt_anonymous_threads(sender, request, user, **kwargs) -> None:
     anon, owner = f"anon:{token}", user_owner(user.pk)
     with transaction.atomic():
         models.Thread.objects.owned_by(anon).update(owner=owner, user_id=user.pk)
-        for model in (models.Item, models.Attachment, models.Feedback):
+        for model in (models.Item, models.Attachment, models.Feedback, models.ServerToolCall):
             model.objects.owned_by(anon).update(owner=owner)

@@ -14,6 +14,7 @@ Every row carries its ``owner``: ``"user:<pk>"`` for a logged-in user or
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class OwnedQuerySet(models.QuerySet):
@@ -58,12 +59,17 @@ class Thread(models.Model):
         max_length=16, choices=ThreadStatus.choices, default=ThreadStatus.ACTIVE, db_index=True
     )
     created_at = models.DateTimeField(db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Last activity: the store sets it on every save and every new item (not auto_now, so an
+    # imported thread keeps its own).
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
     data = models.JSONField(help_text="The ThreadMetadata JSON, as the SDK dumps it.")
 
     class Meta:
         ordering = ["-seq"]
-        indexes = [models.Index(fields=["owner", "seq"], name="chat_thread_owner_seq")]
+        indexes = [
+            models.Index(fields=["owner", "seq"], name="chat_thread_owner_seq"),
+            models.Index(fields=["owner", "updated_at", "seq"], name="chat_thread_owner_activity"),
+        ]
 
     def __str__(self) -> str:
         return self.title or self.id
@@ -169,3 +175,65 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.item_id}"
+
+
+class ServerToolCall(models.Model):
+    r"""A tool the server's Agent ran during a turn: its arguments and result.
+
+    The SDK stores no item for a server-side tool call (only client tool calls
+    are ``ThreadItem``\ s), so they live in this side table, recorded by
+    ``chat.server.ChatServer.respond`` through the run's hooks
+    (:mod:`chat.toolcalls`). Kept out of the items on purpose: the model's history
+    and both UIs read items, and a tool's raw result is not theirs to see. The
+    transcript places each call among the items by time.
+    """
+
+    objects = OwnedQuerySet.as_manager()
+
+    seq = models.BigAutoField(primary_key=True)
+    thread = models.ForeignKey(
+        Thread, to_field="id", db_column="thread_id", on_delete=models.CASCADE,
+        related_name="tool_calls",
+    )
+    owner = models.CharField(max_length=80)
+    call_id = models.CharField(max_length=128, blank=True, default="")
+    name = models.CharField(max_length=128)
+    arguments = models.TextField(blank=True, default="", help_text="The arguments as the model sent them (JSON text).")
+    output = models.TextField(blank=True, default="", help_text="The tool's result as text.")
+    created_at = models.DateTimeField(help_text="When the tool started.")
+    finished_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it returned; empty if the turn ended first."
+    )
+
+    class Meta:
+        ordering = ["seq"]
+        indexes = [models.Index(fields=["thread", "created_at"], name="chat_toolcall_thread_time")]
+
+    def __str__(self) -> str:
+        return f"{self.name}({self.arguments[:40]})"
+
+
+class ModerationEvent(models.Model):
+    """One change of a thread's status by a moderator: who, when, from what to what, and why."""
+
+    thread = models.ForeignKey(
+        Thread, to_field="id", db_column="thread_id", on_delete=models.CASCADE,
+        related_name="moderation_events",
+    )
+    status_from = models.CharField(max_length=16, choices=ThreadStatus.choices)
+    status_to = models.CharField(max_length=16, choices=ThreadStatus.choices)
+    reason = models.TextField(blank=True, default="")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_name = models.CharField(
+        max_length=150, help_text="Who made the change, kept when the user is gone (or a command's name)."
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.status_from} → {self.status_to} by {self.actor_name}"

@@ -8,6 +8,8 @@ Rules it follows (docs/architecture.md and openai-chatkit 1.6):
   stored items, runs the ``CHATKIT_AGENT`` Agent streamed and converts its
   events with the SDK's ``stream_agent_response``. The SDK persists items
   itself on ``thread.item.done/replaced/removed``; nothing here writes them again.
+  Server tool calls, which the SDK keeps no item for, are recorded in their
+  own table (:mod:`chat.tool_log`).
 * Errors become ``error`` events: ``CustomStreamError`` with a message a
   person can act on (:func:`chat.llm.model_error`); the user's message is
   already saved, so retry works.
@@ -58,6 +60,7 @@ from .cutoff import capped, mark_cut_off, output_cap
 from .llm import model_error
 from .store import DjangoStore, save_feedback
 from .threads import title_from_text
+from .tool_log import ToolCallRecorder
 
 logger = logging.getLogger(__name__)
 
@@ -164,11 +167,13 @@ class ChatServer(ChatKitServer[RequestContext]):
             yield ProgressUpdateEvent(icon="clock", text="Waiting for the local model: another answer is being written…")
 
         agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
+        tool_calls = ToolCallRecorder(thread.id, context.owner)  # the SDK keeps no item for them
         result = Runner.run_streamed(
             agent,
             model_input,
             context=agent_context,
             run_config=RunConfig(tracing_disabled=not app_settings.CHATKIT_TRACING),
+            hooks=tool_calls,
         )
         events = mark_cut_off(stream_agent_response(agent_context, result), result, output_cap(agent))
         rewrite = _FakeIdRewriter(self.store, thread, context)
@@ -197,6 +202,7 @@ class ChatServer(ChatKitServer[RequestContext]):
             if not result.is_complete:
                 result.cancel()  # stops the model (and frees the local one) on any early exit
             await events.aclose()
+            await tool_calls.flush()
 
     # --- actions -------------------------------------------------------------
 

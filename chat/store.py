@@ -19,6 +19,10 @@ docs/architecture.md, "Rules"):
   holds up to ``limit`` rows strictly after it in ``order`` ("asc"/"desc"),
   ``has_more`` says whether more follow, and ``Page.after`` is the id of the
   page's last row when they do (``None`` otherwise).
+* Threads list by last activity (``updated_at``, then ``seq``) when
+  ``CHATKIT_THREAD_ORDER`` is ``"activity"`` (the default), else by creation
+  (``seq``). A new item moves its thread's ``updated_at`` (one ``UPDATE`` in
+  the same hop as the item's ``INSERT``).
 """
 
 from __future__ import annotations
@@ -37,12 +41,13 @@ from chatkit.types import (
     ThreadMetadata,
 )
 from django.db import IntegrityError, transaction
-from django.db.models import Subquery
+from django.db.models import Q, Subquery
 from django.utils import timezone
 from pydantic import TypeAdapter
 
 from . import models
 from .compat import upsert
+from .conf import app_settings
 from .context import RequestContext
 from .threads import item_text
 
@@ -107,6 +112,27 @@ def _ordered(queryset, order: str, after_seq: Subquery | None):
         lookup = "seq__gt" if order == "asc" else "seq__lt"
         queryset = queryset.filter(**{lookup: after_seq})
     return queryset.order_by("seq" if order == "asc" else "-seq")
+
+
+def _by_activity(queryset, order: str, after: str | None):
+    """Order threads by (``updated_at``, ``seq``) in ``order``, keeping those after thread ``after``.
+
+    A keyset cursor on both columns: threads that share a timestamp keep a
+    fixed order, so paging neither repeats nor skips one (unless a thread has
+    new activity meanwhile, which moves it to the front).
+    """
+    if order not in ("asc", "desc"):
+        raise ValueError(f"order must be 'asc' or 'desc', not {order!r}")
+    if after:
+        cursor = queryset.filter(id=after)
+        at = Subquery(cursor.values("updated_at")[:1])
+        seq = Subquery(cursor.values("seq")[:1])
+        if order == "asc":
+            queryset = queryset.filter(Q(updated_at__gt=at) | Q(updated_at=at, seq__gt=seq))
+        else:
+            queryset = queryset.filter(Q(updated_at__lt=at) | Q(updated_at=at, seq__lt=seq))
+    fields = ("updated_at", "seq") if order == "asc" else ("-updated_at", "-seq")
+    return queryset.order_by(*fields)
 
 
 class DjangoStore(Store[RequestContext]):
@@ -187,8 +213,11 @@ class DjangoStore(Store[RequestContext]):
         self, limit: int, after: str | None, order: str, context: RequestContext
     ) -> Page[ThreadMetadata]:
         mine = models.Thread.objects.owned_by(context.owner)
-        after_seq = Subquery(mine.filter(id=after).values("seq")[:1]) if after else None
-        rows = list(_ordered(mine, order, after_seq).only("id", "data")[: limit + 1])
+        if app_settings.CHATKIT_THREAD_ORDER == "activity":
+            rows = list(_by_activity(mine, order, after).only("id", "data")[: limit + 1])
+        else:
+            after_seq = Subquery(mine.filter(id=after).values("seq")[:1]) if after else None
+            rows = list(_ordered(mine, order, after_seq).only("id", "data")[: limit + 1])
         return _page(rows, limit, self._to_thread)
 
     async def load_threads(
@@ -244,7 +273,9 @@ class DjangoStore(Store[RequestContext]):
     ) -> Page[ThreadItem]:
         return await sync_to_async(self._load_thread_items)(thread_id, after, limit, order, context)
 
-    def _upsert_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
+    def _upsert_item(
+        self, thread_id: str, item: ThreadItem, context: RequestContext, *, new: bool = False
+    ) -> None:
         self._require_thread(thread_id, context)
         row = models.Item(
             id=item.id,
@@ -261,11 +292,13 @@ class DjangoStore(Store[RequestContext]):
             # The thread vanished between the ownership check and the write.
             context.known_threads.discard(thread_id)
             raise NotFoundError(f"Thread {thread_id} not found") from None
+        if new:  # last activity follows every new item
+            models.Thread.objects.filter(id=thread_id).update(updated_at=timezone.now())
 
     async def add_thread_item(
         self, thread_id: str, item: ThreadItem, context: RequestContext
     ) -> None:
-        await sync_to_async(self._upsert_item)(thread_id, item, context)
+        await sync_to_async(self._upsert_item)(thread_id, item, context, new=True)
 
     async def save_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
         await sync_to_async(self._upsert_item)(thread_id, item, context)
