@@ -164,7 +164,7 @@ class ThreadAdmin(admin.ModelAdmin):
             except ValueError:
                 number = 1
         page = transcript_page(
-            obj.id, number, attachment_url=lambda seq: reverse("admin:chat_attachment_change", args=[seq])
+            obj.id, number, attachment_url=lambda seq: reverse("admin:chat_attachment_file", args=[seq, "download"])
         )
         return render_to_string("chat/admin/transcript.html", {"page": page, "thread": obj})
 

@@ -11,6 +11,7 @@ anonymous visitor logs in, :func:`adopt_anonymous_threads` gives their threads t
 from __future__ import annotations
 
 import secrets
+from asyncio import iscoroutinefunction
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -18,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.decorators import sync_and_async_middleware
 from django.utils.module_loading import import_string
 
 from .conf import app_settings
@@ -135,6 +137,31 @@ def remember_owner(request, response) -> None:
             httponly=True,
             samesite="Lax",
         )
+
+
+@sync_and_async_middleware
+def owner_cookie_middleware(get_response):
+    """Middleware: every response that minted an anonymous owner carries its cookie (:func:`remember_owner`).
+
+    One place for every view that resolves an owner (the page, ``/chatkit``,
+    uploads, downloads, item state), so none of them can forget it and split a
+    visitor. Async-capable and touches no database, so it adds no thread hop.
+    """
+    if iscoroutinefunction(get_response):
+
+        async def middleware(request):
+            response = await get_response(request)
+            remember_owner(request, response)
+            return response
+
+    else:
+
+        def middleware(request):
+            response = get_response(request)
+            remember_owner(request, response)
+            return response
+
+    return middleware
 
 
 def user_owner(user_pk: Any) -> str:

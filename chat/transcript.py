@@ -384,7 +384,7 @@ def transcript_page(thread_id: str, number: int = 1, per_page: int = PAGE_SIZE,
 
     Page 1 holds the newest ``per_page`` items; a page shows the server tool
     calls that started between its first item and the next page's first item.
-    ``attachment_url(seq) -> str`` links attachments (the admin's change page).
+    ``attachment_url(seq) -> str`` links attachments (the admin's staff-only download view).
     A page number past the end gives the oldest page.
     """
     from . import models

@@ -27,7 +27,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from . import models
 from .attachments import CURRENT_REQUEST, page_options
 from .conf import app_settings
-from .context import RequestContext, remember_owner, request_context
+from .context import RequestContext, request_context
 from .limits import RateLimited, StreamSlot, check_limits, retry_after
 from .protocol import BadRequest, CheckedRequest, check_request, parse_request
 from .server import get_server
@@ -84,9 +84,7 @@ def _page(request):
         and (context is None or not models.Thread.objects.owned_by(context.owner).filter(id=linked).exists()),
         "attachments": page_options(),
     }
-    response = render(request, "chat/index.html", {"chatkit_config": config})
-    remember_owner(request, response)
-    return response
+    return render(request, "chat/index.html", {"chatkit_config": config})
 
 
 def chatkit_csp() -> dict[str, list[str]]:
@@ -198,7 +196,6 @@ async def chatkit(request):
         response = SlotStreamingResponse(
             _releasing(stream, slot), slot, content_type="text/event-stream", headers=SSE_HEADERS
         )
-        remember_owner(request, response)
         return response
 
     request_token = CURRENT_REQUEST.set(request)  # attachments.create builds absolute URLs from it
@@ -211,9 +208,7 @@ async def chatkit(request):
         return error_response(400, "unsupported", str(exc) or "This request is not supported.")
     finally:
         CURRENT_REQUEST.reset(request_token)
-    response = HttpResponse(result.json, content_type="application/json")
-    remember_owner(request, response)
-    return response
+    return HttpResponse(result.json, content_type="application/json")
 
 
 def _prepare(request, body: bytes) -> tuple[RequestContext, CheckedRequest, StreamSlot | None]:

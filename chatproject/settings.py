@@ -53,6 +53,8 @@ MIDDLEWARE = [
     # Static files in production; async-capable, so the chain stays async.
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sets the anonymous owner's signed cookie on any response that minted one.
+    "chat.context.owner_cookie_middleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

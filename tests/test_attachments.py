@@ -415,6 +415,12 @@ def test_the_thread_page_links_its_attachments_through_the_admin(admin_client, c
         id="atc_" + "b" * 32, owner="anon:x", thread=thread, name="n.txt", mime_type="text/plain",
         file="chat/attachments/atc_b/n.txt", size=3, data={},
     )
+    attached = {"id": row.id, "type": "file", "name": "n.txt", "mime_type": "text/plain"}
+    models.Item.objects.create(
+        id="msg_" + "b" * 32, thread=thread, owner="anon:x", type="user_message", created_at="2026-01-01T00:00:00Z",
+        data={"id": "msg_" + "b" * 32, "thread_id": thread.id, "created_at": "2026-01-01T00:00:00Z", "type": "user_message",
+              "content": [{"type": "input_text", "text": "see file"}], "attachments": [attached], "inference_options": {}},
+    )
     page = admin_client.get(reverse("admin:chat_thread_change", args=[thread.seq])).content.decode()
     assert reverse("admin:chat_attachment_file", args=[row.seq, "download"]) in page
     assert "/media/" not in page
