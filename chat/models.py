@@ -60,6 +60,13 @@ class Thread(models.Model):
     created_at = models.DateTimeField(db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     data = models.JSONField(help_text="The ThreadMetadata JSON, as the SDK dumps it.")
+    # The turn running in this thread, if any (chat.turns): one at a time, across processes.
+    turn_id = models.CharField(
+        max_length=32, null=True, blank=True, help_text="The running turn's claim; empty when idle."
+    )
+    turn_heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the running turn last showed it is alive."
+    )
 
     class Meta:
         ordering = ["-seq"]

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from . import turns
 from .conf import app_settings
 from .context import RequestContext, request_context
 from .protocol import BadRequest, CheckedRequest, check_request, parse_request
@@ -35,9 +36,10 @@ SSE_HEADERS = {
 }
 
 
-def error_response(status: int, code: str, message: str, **headers) -> JsonResponse:
-    """A JSON error answer: ``{"error": {"code": code, "message": message}}``."""
-    response = JsonResponse({"error": {"code": code, "message": message}}, status=status)
+def error_response(status: int, code: str, message: str, field: str | None = None, **headers) -> JsonResponse:
+    """A JSON error answer: ``{"error": {"code": code, "message": message}}`` (plus ``"field"`` when given)."""
+    error = {"code": code, "message": message} | ({"field": field} if field else {})
+    response = JsonResponse({"error": error}, status=status)
     for name, value in headers.items():
         response[name] = value
     return response
@@ -81,9 +83,11 @@ async def chatkit(request):
     """``POST /chatkit``: one ChatKit protocol request.
 
     Returns ``text/event-stream`` for streaming requests and JSON for the
-    others; 400 (malformed or unservable), 404 (an id that isn't the
-    owner's), 405 (not POST), 413 (body over ``CHATKIT_MAX_REQUEST_BYTES``)
-    as JSON errors. CSRF protection applies (``X-CSRFToken``).
+    others; 400 (malformed, out of bounds or unservable), 404 (an id that
+    isn't the owner's), 405 (not POST), 409 (``thread_busy``: another turn is
+    running in the thread, :mod:`chat.turns`), 413 (body over
+    ``CHATKIT_MAX_REQUEST_BYTES``) as JSON errors. CSRF protection applies
+    (``X-CSRFToken``).
     """
     if request.method != "POST":
         return error_response(405, "method_not_allowed", "Use POST.", Allow="POST")
@@ -104,9 +108,11 @@ async def chatkit(request):
     try:
         context, checked = await sync_to_async(_prepare)(request, body)
     except BadRequest as exc:
-        return error_response(400, exc.code, exc.message)
+        return error_response(400, exc.code, exc.message, field=exc.field)
     except NotFoundError as exc:
         return error_response(404, "not_found", str(exc) or "Not found.")
+    except turns.ThreadBusy as exc:
+        return error_response(409, exc.code, exc.message)
 
     server, parsed = get_server(), checked.request
     if is_streaming_req(parsed):
@@ -115,7 +121,7 @@ async def chatkit(request):
             stream = _single_event(ErrorEvent(message=checked.thread_refusal, allow_retry=False))
         else:
             result = await server.process_request(parsed, context)
-            stream = _guarded(result)
+            stream = _guarded(result, context, server)
         return StreamingHttpResponse(stream, content_type="text/event-stream", headers=SSE_HEADERS)
 
     try:
@@ -138,21 +144,28 @@ def _prepare(request, body: bytes) -> tuple[RequestContext, CheckedRequest]:
     return context, check_request(parse_request(body), context)
 
 
-async def _guarded(result: StreamingResult):
+async def _guarded(result: StreamingResult, context: RequestContext, server):
     """Pass the SDK's SSE frames through; a late failure becomes a final ``error`` event.
 
     The SDK turns errors inside ``respond()`` into events itself, but errors
     before it (loading the thread, a retry target gone meanwhile) would
-    otherwise break the stream after its 200 header.
+    otherwise break the stream after its 200 header. The turn's claim on
+    its thread is held, with heartbeats, until the stream ends however it
+    ends (:func:`chat.turns.running`); once the thread is deleted
+    meanwhile, the stream just ends.
     """
-    try:
-        async for frame in result:
-            yield frame
-    except NotFoundError as exc:
-        yield _frame(ErrorEvent(message=str(exc) or "Not found.", allow_retry=False))
-    except Exception:
-        logger.exception("Stream failed before the server could answer")
-        yield _frame(ErrorEvent(code="stream.error", allow_retry=True))
+    async with turns.running(context, server.save_progress):
+        try:
+            async for frame in result:
+                yield frame
+                if context.turn.gone:
+                    return
+        except NotFoundError as exc:
+            if not context.turn.gone:
+                yield _frame(ErrorEvent(message=str(exc) or "Not found.", allow_retry=False))
+        except Exception:
+            logger.exception("Stream failed before the server could answer")
+            yield _frame(ErrorEvent(code="stream.error", allow_retry=True))
 
 
 async def _single_event(event: ErrorEvent):
