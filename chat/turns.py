@@ -80,7 +80,8 @@ def claim(thread_id: str, owner: str, turn_id: str) -> dict[str, Any] | None:
     params = [turn_id, adapt(timezone.now()), thread_id, owner, models.ThreadStatus.ACTIVE, adapt(_stale_cutoff())]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        row = cursor.fetchone()
+        rows = cursor.fetchall()  # to the end: SQLite holds the write lock while the statement is open
+    row = rows[0] if rows else None
     if row is None:
         return None
     data = row[0]
