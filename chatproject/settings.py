@@ -45,6 +45,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every error answer from /chatkit is JSON.
+    "chat.middleware.chatkit_json_errors",
     "django.middleware.security.SecurityMiddleware",
     # Static files in production; async-capable, so the chain stays async.
     "servestatic.middleware.ServeStaticMiddleware",
