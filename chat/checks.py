@@ -10,6 +10,8 @@ chat.E004  ``daphne`` missing from ``INSTALLED_APPS`` or not first (runserver wo
 chat.E005  ``CHATKIT_AGENT`` or ``CHATKIT_OWNER`` doesn't import or isn't callable
 chat.E006  ``CHATKIT_MODELS`` is not a list of ``{"id": ..., "label": ...}``
 chat.E007  ``CHATKIT_MODEL_PROVIDERS`` names something that isn't a ModelProvider class
+chat.E008  a limit or turn timing out of range (``CHATKIT_MAX_PAGE_SIZE``, ``CHATKIT_MAX_MESSAGE_CHARS``,
+           ``CHATKIT_MAX_TITLE_CHARS`` 1..255, ``CHATKIT_TURN_STALE_SECONDS`` > 2 heartbeats)
 chat.W001  ``DEBUG`` off with Django's development ``SECRET_KEY``
 chat.W002  ``DEBUG`` off with the ``echo`` model (it repeats the user's words)
 chat.W003  an ``openai:`` model without ``OPENAI_API_KEY``
@@ -181,6 +183,32 @@ def check_production_safety(app_configs=None, **kwargs) -> list[checks.CheckMess
                 )
             )
     return warnings
+
+
+@checks.register()
+def check_limits(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """chat.E008: the input bounds and the turn timings are usable (:mod:`chat.protocol`, :mod:`chat.turns`)."""
+    errors = []
+    minimums = {"CHATKIT_MAX_PAGE_SIZE": 1, "CHATKIT_MAX_MESSAGE_CHARS": 1, "CHATKIT_MAX_TITLE_CHARS": 1}
+    for name, least in minimums.items():
+        value = getattr(app_settings, name)
+        if not isinstance(value, int) or value < least:
+            errors.append(checks.Error(f"{name}={value!r} must be a whole number of at least {least}.", id="chat.E008"))
+    title = app_settings.CHATKIT_MAX_TITLE_CHARS
+    if isinstance(title, int) and title > 255:
+        errors.append(
+            checks.Error(f"CHATKIT_MAX_TITLE_CHARS={title} is over 255, the title column's size.", id="chat.E008")
+        )
+    beat, stale = app_settings.CHATKIT_TURN_HEARTBEAT_SECONDS, app_settings.CHATKIT_TURN_STALE_SECONDS
+    if not beat > 0 or not stale > 2 * beat:
+        errors.append(
+            checks.Error(
+                f"CHATKIT_TURN_HEARTBEAT_SECONDS={beat!r} and CHATKIT_TURN_STALE_SECONDS={stale!r}: the heartbeat "
+                "must be positive and the stale time over two heartbeats, or live turns are taken over.",
+                id="chat.E008",
+            )
+        )
+    return errors
 
 
 @checks.register()

@@ -88,11 +88,6 @@ def claim(thread_id: str, owner: str, turn_id: str) -> dict[str, Any] | None:
     return json.loads(data) if isinstance(data, (str, bytes)) else data
 
 
-def is_busy(turn_id: str | None, heartbeat_at) -> bool:
-    """Whether a thread row's claim (``turn_id``, ``turn_heartbeat_at``) is a live turn's."""
-    return turn_id is not None and heartbeat_at is not None and heartbeat_at >= _stale_cutoff()
-
-
 def release(thread_id: str, turn_id: str) -> None:
     """Clear the claim ``turn_id`` on ``thread_id`` (a no-op when it is no longer ours). Sync."""
     models.Thread.objects.filter(id=thread_id, turn_id=turn_id).update(turn_id=None, turn_heartbeat_at=None)
@@ -130,9 +125,10 @@ async def running(context: RequestContext, save_progress: Callable[[RequestConte
         beating.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await beating
+        turn_id, turn.id = turn.id, None  # released: the response's close() has nothing left to do
         if turn.thread_id:
             with contextlib.suppress(Exception):
-                await asyncio.shield(sync_to_async(release)(turn.thread_id, turn.id))
+                await asyncio.shield(sync_to_async(release)(turn.thread_id, turn_id))
 
 
 async def _heartbeat(context: RequestContext, save_progress) -> None:

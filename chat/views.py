@@ -8,6 +8,7 @@ body ``{"error": {"code": ..., "message": ...}}``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from asgiref.sync import sync_to_async
@@ -121,7 +122,11 @@ async def chatkit(request):
             stream = _single_event(ErrorEvent(message=checked.thread_refusal, allow_retry=False))
         else:
             result = await server.process_request(parsed, context)
-            stream = _guarded(result, context, server)
+            response = TurnStreamingResponse(
+                _guarded(result, context, server), content_type="text/event-stream", headers=SSE_HEADERS
+            )
+            response.turn_context = context
+            return response
         return StreamingHttpResponse(stream, content_type="text/event-stream", headers=SSE_HEADERS)
 
     try:
@@ -144,6 +149,24 @@ def _prepare(request, body: bytes) -> tuple[RequestContext, CheckedRequest]:
     return context, check_request(parse_request(body), context)
 
 
+class TurnStreamingResponse(StreamingHttpResponse):
+    """A turn's SSE stream: closing it releases the turn's claim if its stream never ran.
+
+    The stream releases the claim itself when it ends (:func:`chat.turns.running`);
+    a client that leaves before the first byte leaves a stream that never
+    starts, and Django's ASGI handler still calls ``close()``.
+    """
+
+    turn_context: RequestContext | None = None
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self.turn_context is not None and self.turn_context.turn.id is not None:
+                turns.release_now(self.turn_context)
+
+
 async def _guarded(result: StreamingResult, context: RequestContext, server):
     """Pass the SDK's SSE frames through; a late failure becomes a final ``error`` event.
 
@@ -154,9 +177,9 @@ async def _guarded(result: StreamingResult, context: RequestContext, server):
     ends (:func:`chat.turns.running`); once the thread is deleted
     meanwhile, the stream just ends.
     """
-    async with turns.running(context, server.save_progress):
+    async with turns.running(context, server.save_progress), contextlib.aclosing(result.json_events) as frames:
         try:
-            async for frame in result:
+            async for frame in frames:
                 yield frame
                 if context.turn.gone:
                     return

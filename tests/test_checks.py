@@ -129,3 +129,14 @@ def test_call_command_check_raises_on_errors(settings):
     settings.CHATKIT_UI = "nope"
     with pytest.raises(SystemCheckError, match="chat.E002"):
         call_command("check")
+
+
+def test_limits_and_turn_timings_out_of_range_are_e008(settings):
+    assert checks.check_limits() == []
+    settings.CHATKIT_MAX_PAGE_SIZE = 0
+    settings.CHATKIT_MAX_TITLE_CHARS = 1000
+    settings.CHATKIT_TURN_HEARTBEAT_SECONDS = 10
+    settings.CHATKIT_TURN_STALE_SECONDS = 15
+    found = checks.check_limits()
+    assert ids(found) == ["chat.E008"] * 3
+    assert "CHATKIT_MAX_PAGE_SIZE=0" in found[0].msg and "255" in found[1].msg and "two heartbeats" in found[2].msg

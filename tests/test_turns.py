@@ -343,3 +343,25 @@ async def test_heartbeats_save_the_answer_as_it_grows(client, use_model, setting
     assert assistant_text(events) == text
     assert await stored(thread_id) == [("user_message", text), ("assistant_message", text)]  # the mark is gone
     assert await claim_of(thread_id) is None
+
+
+async def test_a_stream_that_never_ran_releases_its_claim_on_close(client):
+    """A client gone before the first byte: Django still closes the response, and the claim goes."""
+    from asgiref.sync import sync_to_async
+
+    from chat.context import RequestContext
+    from chat.views import TurnStreamingResponse
+
+    thread_id, _ = await client.new_thread("start")
+    owner = await models.Thread.objects.values_list("owner", flat=True).aget(id=thread_id)
+    context = RequestContext(owner=owner)
+    context.turn.id, context.turn.thread_id = "c" * 32, thread_id
+    await models.Thread.objects.filter(id=thread_id).aupdate(turn_id="c" * 32, turn_heartbeat_at=timezone.now())
+
+    async def never_iterated():
+        yield b""
+
+    response = TurnStreamingResponse(never_iterated(), content_type="text/event-stream")
+    response.turn_context = context
+    await sync_to_async(response.close)()
+    assert await claim_of(thread_id) is None
