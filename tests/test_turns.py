@@ -72,7 +72,7 @@ def echo_stream(text: str, *, then=None, delay: float = 0.0):
 
 
 async def test_twenty_racing_turns_each_answer_their_own_message(client, use_model):
-    use_model(EchoModel(delay=0.02))
+    use_model(EchoModel(delay=0.05))  # a turn takes over half a second: the 20 overlap
     thread_id, _ = await client.new_thread("start")
     texts = [f"message {i} " + words(12, f"m{i}") for i in range(20)]
 
