@@ -13,6 +13,8 @@ chat.E007  ``CHATKIT_MODEL_PROVIDERS`` names something that isn't a ModelProvide
 chat.E008  an attachment setting is wrong: the upload strategy, the types, a size or count
 chat.E009  a limit (``CHATKIT_TURNS_PER_MINUTE`` …, ``CHATKIT_MAX_*``) is not a whole number >= 0
 chat.E010  ``CHATKIT_THREAD_ORDER`` is not one of activity, created
+chat.E011  a bound or turn timing out of range (``CHATKIT_MAX_PAGE_SIZE``, ``CHATKIT_MAX_MESSAGE_CHARS``,
+           ``CHATKIT_MAX_TITLE_CHARS`` 1..255, ``CHATKIT_TURN_STALE_SECONDS`` > 2 heartbeats)
 chat.W001  ``DEBUG`` off with Django's development ``SECRET_KEY``
 chat.W002  ``DEBUG`` off with the ``echo`` model (it repeats the user's words)
 chat.W003  an ``openai:`` model without ``OPENAI_API_KEY``
@@ -239,6 +241,32 @@ def check_production_safety(app_configs=None, **kwargs) -> list[checks.CheckMess
                 )
             )
     return warnings
+
+
+@checks.register()
+def check_bounds_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """chat.E011: the input bounds and the turn timings are usable (:mod:`chat.protocol`, :mod:`chat.turns`)."""
+    errors = []
+    minimums = {"CHATKIT_MAX_PAGE_SIZE": 1, "CHATKIT_MAX_MESSAGE_CHARS": 1, "CHATKIT_MAX_TITLE_CHARS": 1}
+    for name, least in minimums.items():
+        value = getattr(app_settings, name)
+        if not isinstance(value, int) or value < least:
+            errors.append(checks.Error(f"{name}={value!r} must be a whole number of at least {least}.", id="chat.E011"))
+    title = app_settings.CHATKIT_MAX_TITLE_CHARS
+    if isinstance(title, int) and title > 255:
+        errors.append(
+            checks.Error(f"CHATKIT_MAX_TITLE_CHARS={title} is over 255, the title column's size.", id="chat.E011")
+        )
+    beat, stale = app_settings.CHATKIT_TURN_HEARTBEAT_SECONDS, app_settings.CHATKIT_TURN_STALE_SECONDS
+    if not beat > 0 or not stale > 2 * beat:
+        errors.append(
+            checks.Error(
+                f"CHATKIT_TURN_HEARTBEAT_SECONDS={beat!r} and CHATKIT_TURN_STALE_SECONDS={stale!r}: the heartbeat "
+                "must be positive and the stale time over two heartbeats, or live turns are taken over.",
+                id="chat.E011",
+            )
+        )
+    return errors
 
 
 @checks.register()

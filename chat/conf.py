@@ -54,6 +54,16 @@ DEFAULTS: dict[str, Any] = {
     # Most output tokens one answer may have (ModelSettings.max_tokens); a longer one is
     # cut off with a visible marker. 0 leaves each model's own cap.
     "CHATKIT_MAX_OUTPUT_TOKENS": 1024,
+    # Largest page (``limit``) of threads.list and items.list; larger or < 1 gets 400.
+    "CHATKIT_MAX_PAGE_SIZE": 100,
+    # Longest user message, in characters of its text; longer ones get 400.
+    "CHATKIT_MAX_MESSAGE_CHARS": 20_000,
+    # Longest thread title, in characters (at most 255, the column's size); longer ones get 400.
+    "CHATKIT_MAX_TITLE_CHARS": 200,
+    # Seconds between a running turn's heartbeats: each saves the answer so far and keeps its claim.
+    "CHATKIT_TURN_HEARTBEAT_SECONDS": 2.0,
+    # Seconds without a heartbeat after which a turn's claim is a dead process's, and a new turn may start.
+    "CHATKIT_TURN_STALE_SECONDS": 30.0,
     # Seconds the model may stay silent before the turn ends with an error event.
     "CHATKIT_MODEL_TIMEOUT": 120.0,
     # Seconds the echo model waits before each word (imitates a slow model).

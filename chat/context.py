@@ -64,6 +64,36 @@ class KnownThreads:
         return self._rows.pop(thread_id, None)
 
 
+class TurnState:
+    """What one request knows about the turn it runs (a per-request record; :mod:`chat.turns`).
+
+    Attributes:
+        id: the claim this request holds on its thread (``Thread.turn_id``), or
+            ``None`` when the request runs no turn.
+        thread_id: the claimed thread (for ``threads.create``: set once it is created).
+        replaced: during a retry, the ids of the old answer's items; they are
+            deleted in one transaction with the new answer's first saved item
+            (``None`` when nothing waits to be replaced).
+        pending: the assistant message being streamed, as far as it got, or ``None``.
+        saved_chars: how much of ``pending``'s text a heartbeat saved last.
+        gone: the thread was deleted while the turn ran; the turn ends quietly.
+    """
+
+    __slots__ = ("id", "thread_id", "replaced", "pending", "saved_chars", "gone")
+
+    def __init__(self) -> None:
+        self.id: str | None = None
+        self.thread_id: str | None = None
+        self.replaced: set[str] | None = None
+        self.pending: Any = None
+        self.saved_chars = 0
+        self.gone = False
+
+    def owns(self, thread_id: str) -> bool:
+        """Whether this request's turn runs in ``thread_id``."""
+        return self.id is not None and self.thread_id == thread_id
+
+
 @dataclass(frozen=True, slots=True)
 class RequestContext:
     """The ChatKit ``context`` for one request.
@@ -75,12 +105,14 @@ class RequestContext:
         extra: read-only values a custom owner function or a test wants the
             agent's tools to see (``ctx.context.request_context.extra``).
         known_threads: the per-request ownership cache (:class:`KnownThreads`).
+        turn: the turn this request runs, if any (:class:`TurnState`).
     """
 
     owner: str
     user_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     known_threads: KnownThreads = field(default_factory=KnownThreads, repr=False, compare=False)
+    turn: TurnState = field(default_factory=TurnState, repr=False, compare=False)
 
 
 def default_owner(request) -> RequestContext:

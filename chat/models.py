@@ -63,6 +63,13 @@ class Thread(models.Model):
     # imported thread keeps its own).
     updated_at = models.DateTimeField(default=timezone.now, db_index=True)
     data = models.JSONField(help_text="The ThreadMetadata JSON, as the SDK dumps it.")
+    # The turn running in this thread, if any (chat.turns): one at a time, across processes.
+    turn_id = models.CharField(
+        max_length=32, null=True, blank=True, help_text="The running turn's claim; empty when idle."
+    )
+    turn_heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the running turn last showed it is alive."
+    )
 
     class Meta:
         ordering = ["-seq"]

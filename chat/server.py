@@ -18,6 +18,11 @@ Rules it follows (docs/architecture.md and openai-chatkit 1.6):
 * Every answer is capped at ``CHATKIT_MAX_OUTPUT_TOKENS`` and one that hits the
   cap ends with a visible marker (:mod:`chat.cutoff`).
 * Widget actions go to their handler in the registry (:mod:`chat.actions`).
+* A turn runs alone in its thread (:mod:`chat.turns`). The answer being
+  streamed is kept in ``context.turn.pending``: heartbeats save it as it grows
+  (:meth:`ChatServer.save_progress`), and when the turn stops early (model
+  timeout or error, cancel, shutdown) what was streamed is saved, marked
+  cut off (:func:`chat.threads.cut_off`). A thread deleted meanwhile ends the turn quietly.
 """
 
 from __future__ import annotations
@@ -34,6 +39,11 @@ from chatkit.agents import AgentContext, stream_agent_response
 from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
 from chatkit.types import (
+    AssistantMessageContent,
+    AssistantMessageContentPartAdded,
+    AssistantMessageContentPartDone,
+    AssistantMessageContentPartTextDelta,
+    AssistantMessageItem,
     ChatKitReq,
     FeedbackKind,
     ProgressUpdateEvent,
@@ -59,7 +69,7 @@ from .converter import ChatConverter
 from .cutoff import capped, mark_cut_off, output_cap
 from .llm import model_error
 from .store import DjangoStore, save_feedback
-from .threads import title_from_text
+from .threads import cut_off, has_text, title_from_text
 from .tool_log import ToolCallRecorder
 
 logger = logging.getLogger(__name__)
@@ -83,6 +93,24 @@ class _FakeIdRewriter:
             event.item.id = self._current or self._new_id()
             self._current = None
         return event
+
+
+def track_answer(context: RequestContext, event: ThreadStreamEvent) -> None:
+    """Follow the assistant message being streamed in ``context.turn.pending`` (a copy, built from the deltas)."""
+    turn = context.turn
+    if isinstance(event, ThreadItemAddedEvent) and isinstance(event.item, AssistantMessageItem):
+        turn.pending, turn.saved_chars = event.item.model_copy(deep=True), 0
+    elif isinstance(event, ThreadItemUpdatedEvent) and turn.pending is not None and event.item_id == turn.pending.id:
+        update, content = event.update, turn.pending.content
+        if isinstance(update, (AssistantMessageContentPartAdded, AssistantMessageContentPartTextDelta, AssistantMessageContentPartDone)):
+            while len(content) <= update.content_index:
+                content.append(AssistantMessageContent(text=""))
+            if isinstance(update, AssistantMessageContentPartTextDelta):
+                content[update.content_index].text += update.delta
+            else:
+                content[update.content_index] = update.content.model_copy(deep=True)
+    elif isinstance(event, ThreadItemDoneEvent) and turn.pending is not None and event.item.id == turn.pending.id:
+        turn.pending = None  # the SDK saves the whole answer now
 
 
 class ChatServer(ChatKitServer[RequestContext]):
@@ -141,6 +169,8 @@ class ChatServer(ChatKitServer[RequestContext]):
         input_user_message: UserMessageItem | None,
         context: RequestContext,
     ) -> AsyncIterator[ThreadStreamEvent]:
+        if context.turn.gone:  # the thread was deleted before the model started
+            return
         if input_user_message is not None and not thread.title:
             text = " ".join(p.text for p in input_user_message.content if p.type == "input_text")
             thread.title = title_from_text(text)  # the SDK saves it and sends thread.updated
@@ -185,17 +215,26 @@ class ChatServer(ChatKitServer[RequestContext]):
                         event = await anext(events)
                 except StopAsyncIteration:
                     break
-                yield rewrite(event)
+                event = rewrite(event)
+                track_answer(context, event)
+                yield event
+                if context.turn.gone:  # deleted meanwhile: stop the model, write nothing more
+                    return
         except TimeoutError:
             result.cancel()
+            await self.save_cut_off(thread.id, context)
             raise CustomStreamError(
                 f"The model did not answer within {app_settings.CHATKIT_MODEL_TIMEOUT:g} seconds. Try again.",
                 allow_retry=True,
             ) from None
-        except (CustomStreamError, asyncio.CancelledError):
+        except asyncio.CancelledError:
+            raise  # the SDK saves the partial answer (handle_stream_cancelled)
+        except CustomStreamError:
+            await self.save_cut_off(thread.id, context)
             raise
         except Exception as exc:
             logger.exception("Model run failed in thread %s", thread.id)
+            await self.save_cut_off(thread.id, context)
             message, allow_retry = model_error(exc)
             raise CustomStreamError(message, allow_retry=allow_retry) from exc
         finally:
@@ -203,6 +242,42 @@ class ChatServer(ChatKitServer[RequestContext]):
                 result.cancel()  # stops the model (and frees the local one) on any early exit
             await events.aclose()
             await tool_calls.flush()
+
+    # --- an answer cut short ---------------------------------------------------
+
+    async def save_cut_off(self, thread_id: str, context: RequestContext) -> None:
+        """Save the answer streamed so far (``context.turn.pending``), marked cut off; nothing if it is blank."""
+        pending, context.turn.pending = context.turn.pending, None
+        if pending is not None and has_text(pending):
+            await self.store.add_thread_item(thread_id, cut_off(pending), context)
+
+    async def save_progress(self, context: RequestContext) -> None:
+        """A heartbeat's write (:func:`chat.turns.running`): the answer so far, marked cut off until it is done.
+
+        Once the SDK saves the whole answer, the mark is gone. Writes nothing
+        when the text hasn't grown since the last heartbeat.
+        """
+        turn = context.turn
+        pending = turn.pending
+        if pending is None or turn.gone or not has_text(pending):
+            return
+        chars = sum(len(part.text) for part in pending.content)
+        if chars == turn.saved_chars:
+            return
+        turn.saved_chars = chars
+        # The copy is made here, on the event loop, before the write is queued behind the turn's other writes.
+        await self.store.save_item(turn.thread_id, cut_off(pending), context)
+
+    async def handle_stream_cancelled(
+        self, thread: ThreadMetadata, pending_items: list[ThreadItem], context: RequestContext
+    ) -> None:
+        """The SDK's cancel handling (it saves the partial answer), with that answer marked cut off."""
+        context.turn.pending = None  # saved here: no heartbeat may write it again
+        marked = [
+            cut_off(item) if isinstance(item, AssistantMessageItem) and has_text(item) else item
+            for item in pending_items
+        ]
+        await super().handle_stream_cancelled(thread, marked, context)
 
     # --- actions -------------------------------------------------------------
 

@@ -15,6 +15,12 @@ docs/architecture.md, "Rules"):
 * Items are ordered by the ``seq`` column (insertion order), never by time.
 * Every query is scoped to ``context.owner``; another owner's thread, item or
   attachment raises ``NotFoundError`` exactly like a missing one.
+* Turns (:mod:`chat.turns`): writes of a turn whose thread was deleted
+  meanwhile are dropped and mark the turn gone (a deleted thread never comes
+  back); a thread is created only by the request that makes it. During a
+  retry the old answer is deleted in one transaction with the new answer's
+  first saved item, and hidden from the turn's reads until then.
+* Titles are cut to ``CHATKIT_MAX_TITLE_CHARS``, in the column and the JSON.
 * Paging: ``after`` is the id of the last row of the previous page; a page
   holds up to ``limit`` rows strictly after it in ``order`` ("asc"/"desc"),
   ``has_more`` says whether more follow, and ``Page.after`` is the id of the
@@ -54,6 +60,9 @@ from .threads import item_text
 # Built once per process: building a TypeAdapter costs milliseconds.
 ITEM_ADAPTER: TypeAdapter[ThreadItem] = TypeAdapter(ThreadItem)
 ATTACHMENT_ADAPTER: TypeAdapter[Attachment] = TypeAdapter(Attachment)
+
+# Items a turn writes for the model alone: they don't replace a retried answer.
+HIDDEN_ITEM_TYPES = frozenset({"hidden_context_item", "sdk_hidden_context"})
 
 # Longer than the SDK's default 8 hex digits (32 bits): 128 random bits.
 ID_PREFIXES: dict[str, str] = {
@@ -181,9 +190,15 @@ class DjangoStore(Store[RequestContext]):
         return await sync_to_async(self._load_thread)(thread_id, context)
 
     def _save_thread(self, thread: ThreadMetadata, context: RequestContext) -> None:
+        turn = context.turn
+        if turn.gone and turn.owns(thread.id):
+            return
         data = dump_thread(thread)
+        title = (thread.title or "")[: app_settings.CHATKIT_MAX_TITLE_CHARS]
+        if thread.title:
+            data["title"] = title
         fields = {
-            "title": (thread.title or "")[:255],
+            "title": title,
             "status": thread.status.type,
             "data": data,
             "updated_at": timezone.now(),
@@ -192,6 +207,16 @@ class DjangoStore(Store[RequestContext]):
         if models.Thread.objects.owned_by(context.owner).filter(id=thread.id).update(**fields):
             context.known_threads.add(thread.id)
             return
+        if thread.id in context.known_threads:
+            # It existed earlier in this request, so it was deleted since: deleting wins.
+            context.known_threads.discard(thread.id)
+            if turn.owns(thread.id):
+                turn.gone = True
+                return
+            raise NotFoundError(f"Thread {thread.id} not found")
+        claim = {}
+        if turn.id and turn.thread_id is None:  # threads.create: the thread is born claimed by its turn
+            claim = {"turn_id": turn.id, "turn_heartbeat_at": timezone.now()}
         try:
             with transaction.atomic():
                 models.Thread.objects.create(
@@ -200,11 +225,14 @@ class DjangoStore(Store[RequestContext]):
                     user_id=context.user_id,
                     created_at=aware(thread.created_at),
                     **fields,
+                    **claim,
                 )
         except IntegrityError:
             # The id exists under another owner: theirs, and not ours to overwrite.
             raise NotFoundError(f"Thread {thread.id} not found") from None
         context.known_threads.add(thread.id)
+        if claim:
+            turn.thread_id = thread.id
 
     async def save_thread(self, thread: ThreadMetadata, context: RequestContext) -> None:
         await sync_to_async(self._save_thread)(thread, context)
@@ -259,6 +287,8 @@ class DjangoStore(Store[RequestContext]):
     ) -> Page[ThreadItem]:
         self._require_thread(thread_id, context)
         items = models.Item.objects.owned_by(context.owner).filter(thread_id=thread_id)
+        if context.turn.replaced and context.turn.owns(thread_id):  # a retry's old answer, on its way out
+            items = items.exclude(id__in=context.turn.replaced)
         after_seq = Subquery(items.filter(id=after).values("seq")[:1]) if after else None
         rows = list(_ordered(items, order, after_seq).only("id", "data")[: limit + 1])
         return _page(rows, limit, self._to_item)
@@ -276,6 +306,10 @@ class DjangoStore(Store[RequestContext]):
     def _upsert_item(
         self, thread_id: str, item: ThreadItem, context: RequestContext, *, new: bool = False
     ) -> None:
+        turn = context.turn
+        mine = turn.owns(thread_id)
+        if mine and turn.gone:
+            return
         self._require_thread(thread_id, context)
         row = models.Item(
             id=item.id,
@@ -286,13 +320,26 @@ class DjangoStore(Store[RequestContext]):
             text=item_text(item),
             data=dump_item(item),
         )
+        replacing = mine and turn.replaced is not None and item.type not in HIDDEN_ITEM_TYPES
         try:
-            upsert(row, unique_fields=["thread", "id"], update_fields=["type", "text", "data"])
+            if replacing and turn.replaced:
+                with transaction.atomic():  # the old answer goes exactly when the new one arrives
+                    models.Item.objects.owned_by(context.owner).filter(
+                        thread_id=thread_id, id__in=turn.replaced
+                    ).delete()
+                    upsert(row, unique_fields=["thread", "id"], update_fields=["type", "text", "data"])
+            else:
+                upsert(row, unique_fields=["thread", "id"], update_fields=["type", "text", "data"])
         except IntegrityError:
             # The thread vanished between the ownership check and the write.
             context.known_threads.discard(thread_id)
+            if mine:  # deleted during its own turn: drop the write, the turn ends quietly
+                turn.gone = True
+                return
             raise NotFoundError(f"Thread {thread_id} not found") from None
-        if new:  # last activity follows every new item
+        if replacing:
+            turn.replaced = None
+        if new and not mine:  # last activity follows every new item (a turn's claim and release stamp it)
             models.Thread.objects.filter(id=thread_id).update(updated_at=timezone.now())
 
     async def add_thread_item(
@@ -317,6 +364,9 @@ class DjangoStore(Store[RequestContext]):
         return await sync_to_async(self._load_item)(thread_id, item_id, context)
 
     def _delete_thread_item(self, thread_id: str, item_id: str, context: RequestContext) -> None:
+        if context.turn.replaced is not None and context.turn.owns(thread_id):
+            context.turn.replaced.add(item_id)  # a retry: deleted with the new answer's first item
+            return
         deleted, _ = (
             models.Item.objects.owned_by(context.owner).filter(thread_id=thread_id, id=item_id).delete()
         )

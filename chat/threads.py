@@ -2,16 +2,40 @@
 
 Each rule is written once here: the reason a thread refuses new turns
 (:func:`refusal_for`), a thread's title from its first message
-(:func:`title_from_text`) and the plain text of an item (:func:`item_text`).
+(:func:`title_from_text`), the plain text of an item (:func:`item_text`) and
+how an answer that was cut off is marked (:func:`cut_off`).
 """
 
 from __future__ import annotations
 
 import re
 
-from chatkit.types import ThreadItem, ThreadMetadata
+from chatkit.types import AssistantMessageContent, AssistantMessageItem, ThreadItem, ThreadMetadata
 
 TITLE_MAX_CHARS = 60
+
+# Ends an answer that stopped early (model timeout or error, shutdown, stop button, a killed server).
+CUT_OFF_MARK = "\n\n*[cut off]*"
+
+
+def cut_off(item: AssistantMessageItem) -> AssistantMessageItem:
+    """A copy of a partial assistant message whose last part ends with :data:`CUT_OFF_MARK`."""
+    marked = item.model_copy(deep=True)
+    if not marked.content:
+        marked.content.append(AssistantMessageContent(text=""))
+    last = marked.content[-1]
+    last.text = last.text.rstrip() + CUT_OFF_MARK
+    return marked
+
+
+def is_cut_off(item: ThreadItem) -> bool:
+    """Whether ``item`` is an assistant message marked by :func:`cut_off`."""
+    return item.type == "assistant_message" and bool(item.content) and item.content[-1].text.endswith(CUT_OFF_MARK)
+
+
+def has_text(item: AssistantMessageItem) -> bool:
+    """Whether an assistant message has any non-blank text yet."""
+    return any(part.text.strip() for part in item.content)
 
 
 # Inline Markdown reduced to its words, for titles: images and links keep their text,

@@ -8,6 +8,7 @@ body ``{"error": {"code": ..., "message": ...}}``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from urllib.parse import urlsplit
 
@@ -24,7 +25,7 @@ from django.urls import reverse
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from . import models
+from . import models, turns
 from .attachments import CURRENT_REQUEST, page_options
 from .conf import app_settings
 from .context import RequestContext, request_context
@@ -41,9 +42,10 @@ SSE_HEADERS = {
 }
 
 
-def error_response(status: int, code: str, message: str, **headers) -> JsonResponse:
-    """A JSON error answer: ``{"error": {"code": code, "message": message}}``."""
-    response = JsonResponse({"error": {"code": code, "message": message}}, status=status)
+def error_response(status: int, code: str, message: str, field: str | None = None, **headers) -> JsonResponse:
+    """A JSON error answer: ``{"error": {"code": code, "message": message}}`` (plus ``"field"`` when given)."""
+    error = {"code": code, "message": message} | ({"field": field} if field else {})
+    response = JsonResponse({"error": error}, status=status)
     for name, value in headers.items():
         response[name] = value
     return response
@@ -155,10 +157,12 @@ async def chatkit(request):
     """``POST /chatkit``: one ChatKit protocol request.
 
     Returns ``text/event-stream`` for streaming requests and JSON for the
-    others; 400 (malformed or unservable), 404 (an id that isn't the
-    owner's), 405 (not POST), 413 (body over ``CHATKIT_MAX_REQUEST_BYTES``;
-    normally refused earlier, by :mod:`chat.asgi`), 429 (a rate limit of
-    :mod:`chat.limits`, with ``Retry-After``) as JSON errors. CSRF protection applies (``X-CSRFToken``).
+    others; 400 (malformed, out of bounds or unservable), 404 (an id that
+    isn't the owner's), 405 (not POST), 409 (``thread_busy``: another turn is
+    running in the thread, :mod:`chat.turns`), 413 (body over
+    ``CHATKIT_MAX_REQUEST_BYTES``; normally refused earlier, by :mod:`chat.asgi`),
+    429 (a rate limit of :mod:`chat.limits`, with ``Retry-After``) as JSON errors.
+    CSRF protection applies (``X-CSRFToken``).
     """
     if request.method != "POST":
         return error_response(405, "method_not_allowed", "Use POST.", Allow="POST")
@@ -179,9 +183,11 @@ async def chatkit(request):
     try:
         context, checked, slot = await sync_to_async(_prepare)(request, body)
     except BadRequest as exc:
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message, field=exc.field)
     except NotFoundError as exc:
         return error_response(404, "not_found", str(exc) or "Not found.")
+    except turns.ThreadBusy as exc:
+        return error_response(409, exc.code, exc.message)
     except RateLimited as exc:
         return error_response(429, "rate_limited", exc.message, **{"Retry-After": retry_after(exc.retry_after)})
 
@@ -192,9 +198,9 @@ async def chatkit(request):
             stream = _single_event(ErrorEvent(message=checked.thread_refusal, allow_retry=False))
         else:
             result = await server.process_request(parsed, context)
-            stream = _guarded(result)
-        response = SlotStreamingResponse(
-            _releasing(stream, slot), slot, content_type="text/event-stream", headers=SSE_HEADERS
+            stream = _guarded(result, context, server)
+        response = TurnStreamingResponse(
+            _releasing(stream, slot), slot, context, content_type="text/event-stream", headers=SSE_HEADERS
         )
         return response
 
@@ -217,34 +223,44 @@ def _prepare(request, body: bytes) -> tuple[RequestContext, CheckedRequest, Stre
     Finds the owner, parses the body, counts it against the rate limits
     (:mod:`chat.limits`), checks its ids, and for a streaming request takes one
     of the owner's stream slots (the caller releases it when the stream ends).
-    Raises ``BadRequest`` or ``NotFoundError`` (see :mod:`chat.protocol`), or
-    ``RateLimited``.
+    Raises ``BadRequest``, ``NotFoundError`` or ``turns.ThreadBusy`` (see
+    :mod:`chat.protocol`), or ``RateLimited``.
     """
     context = request_context(request)
     parsed = parse_request(body)
     check_limits(request, context, parsed)
-    checked = check_request(parsed, context)
-    slot = StreamSlot.acquire(context) if is_streaming_req(parsed) else None
+    checked = check_request(parsed, context)  # may claim the thread for this turn (chat.turns)
+    try:
+        slot = StreamSlot.acquire(context) if is_streaming_req(parsed) else None
+    except RateLimited:
+        if context.turn.id is not None:
+            turns.release_now(context)
+        raise
     return context, checked, slot
 
 
-class SlotStreamingResponse(StreamingHttpResponse):
-    """An SSE response that gives its stream slot back when Django closes it.
+class TurnStreamingResponse(StreamingHttpResponse):
+    """A turn's SSE stream: closing it gives back what the turn holds, if its stream never ran.
 
-    The stream's own ``finally`` releases the slot on completion and on a cut
-    connection; ``close()`` covers a stream that never started.
+    The stream itself releases its stream slot (:mod:`chat.limits`) and its
+    claim on the thread (:func:`chat.turns.running`) when it ends, however it
+    ends; a client that leaves before the first byte leaves a stream that never
+    starts, and Django's ASGI handler still calls ``close()``.
     """
 
-    def __init__(self, streaming_content, slot: StreamSlot | None, **kwargs):
+    def __init__(self, streaming_content, slot: StreamSlot | None, context: RequestContext, **kwargs):
         super().__init__(streaming_content, **kwargs)
         self.slot = slot
+        self.turn_context = context
 
-    def close(self):
+    def close(self) -> None:
         try:
             super().close()
         finally:
             if self.slot is not None:
                 self.slot.release()
+            if self.turn_context.turn.id is not None:
+                turns.release_now(self.turn_context)
 
 
 async def _releasing(stream, slot: StreamSlot | None):
@@ -256,21 +272,28 @@ async def _releasing(stream, slot: StreamSlot | None):
             await sync_to_async(slot.release, thread_sensitive=False)()
 
 
-async def _guarded(result: StreamingResult):
+async def _guarded(result: StreamingResult, context: RequestContext, server):
     """Pass the SDK's SSE frames through; a late failure becomes a final ``error`` event.
 
     The SDK turns errors inside ``respond()`` into events itself, but errors
     before it (loading the thread, a retry target gone meanwhile) would
-    otherwise break the stream after its 200 header.
+    otherwise break the stream after its 200 header. The turn's claim on
+    its thread is held, with heartbeats, until the stream ends however it
+    ends (:func:`chat.turns.running`); once the thread is deleted
+    meanwhile, the stream just ends.
     """
-    try:
-        async for frame in result:
-            yield frame
-    except NotFoundError as exc:
-        yield _frame(ErrorEvent(message=str(exc) or "Not found.", allow_retry=False))
-    except Exception:
-        logger.exception("Stream failed before the server could answer")
-        yield _frame(ErrorEvent(code="stream.error", allow_retry=True))
+    async with turns.running(context, server.save_progress), contextlib.aclosing(result.json_events) as frames:
+        try:
+            async for frame in frames:
+                yield frame
+                if context.turn.gone:
+                    return
+        except NotFoundError as exc:
+            if not context.turn.gone:
+                yield _frame(ErrorEvent(message=str(exc) or "Not found.", allow_retry=False))
+        except Exception:
+            logger.exception("Stream failed before the server could answer")
+            yield _frame(ErrorEvent(code="stream.error", allow_retry=True))
 
 
 async def _single_event(event: ErrorEvent):

@@ -49,6 +49,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every error answer from /chatkit is JSON.
+    "chat.middleware.chatkit_json_errors",
     "django.middleware.security.SecurityMiddleware",
     # Static files in production; async-capable, so the chain stays async.
     "servestatic.middleware.ServeStaticMiddleware",
@@ -249,6 +251,17 @@ CHATKIT_NEW_OWNERS_PER_HOUR = env.int(
 )
 CHATKIT_MAX_OUTPUT_TOKENS = env.int(
     "CHATKIT_MAX_OUTPUT_TOKENS", default=CHATKIT_DEFAULTS["CHATKIT_MAX_OUTPUT_TOKENS"]
+)
+CHATKIT_MAX_PAGE_SIZE = env.int("CHATKIT_MAX_PAGE_SIZE", default=CHATKIT_DEFAULTS["CHATKIT_MAX_PAGE_SIZE"])
+CHATKIT_MAX_MESSAGE_CHARS = env.int(
+    "CHATKIT_MAX_MESSAGE_CHARS", default=CHATKIT_DEFAULTS["CHATKIT_MAX_MESSAGE_CHARS"]
+)
+CHATKIT_MAX_TITLE_CHARS = env.int("CHATKIT_MAX_TITLE_CHARS", default=CHATKIT_DEFAULTS["CHATKIT_MAX_TITLE_CHARS"])
+CHATKIT_TURN_HEARTBEAT_SECONDS = env.float(
+    "CHATKIT_TURN_HEARTBEAT_SECONDS", default=CHATKIT_DEFAULTS["CHATKIT_TURN_HEARTBEAT_SECONDS"]
+)
+CHATKIT_TURN_STALE_SECONDS = env.float(
+    "CHATKIT_TURN_STALE_SECONDS", default=CHATKIT_DEFAULTS["CHATKIT_TURN_STALE_SECONDS"]
 )
 CHATKIT_MODEL_TIMEOUT = env.float(
     "CHATKIT_MODEL_TIMEOUT", default=CHATKIT_DEFAULTS["CHATKIT_MODEL_TIMEOUT"]

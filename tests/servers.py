@@ -23,11 +23,12 @@ PROJECT = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class LiveServer:
-    """A running server: its base URL and the SQLite file it writes."""
+    """A running server: its base URL, the SQLite file it writes, and its process id."""
 
     url: str
     database: Path
     env: dict[str, str]
+    pid: int = 0
 
 
 def free_port() -> int:
@@ -61,7 +62,9 @@ def server_env(database: Path, **overrides: str) -> dict[str, str]:
 def live_server(tmp_path: Path, *, server: str = "uvicorn", **overrides: str) -> Iterator[LiveServer]:
     """Migrate a fresh database, start ``server`` ("uvicorn", "daphne" or "runserver"), yield it.
 
-    Raises ``RuntimeError`` if the server doesn't answer within 90 seconds (start-up is slow on a loaded machine).
+    The database is ``tmp_path / "live.sqlite3"``: a second server started on
+    the same ``tmp_path`` (at once, or after the first was killed) shares it.
+    Raises ``RuntimeError`` if the server doesn't answer within 90 seconds.
     """
     database = tmp_path / "live.sqlite3"
     env = server_env(database, **overrides)
@@ -72,21 +75,22 @@ def live_server(tmp_path: Path, *, server: str = "uvicorn", **overrides: str) ->
         "daphne": [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "chatproject.asgi:application"],
         "runserver": [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
     }
-    log = open(tmp_path / f"{server}.log", "wb")
+    log_path = tmp_path / f"{server}-{port}.log"
+    log = open(log_path, "wb")
     process = subprocess.Popen(commands[server], cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 90  # a loaded CI machine can take most of a minute
         while True:
             try:
                 httpx.get(url + "/admin/login/", timeout=1)
                 break
             except httpx.TransportError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    log_text = (tmp_path / f"{server}.log").read_text()[-2000:]
+                    log_text = log_path.read_text()[-2000:]
                     raise RuntimeError(f"{server} did not start: {log_text}") from None
                 time.sleep(0.1)
-        yield LiveServer(url=url, database=database, env=env)
+        yield LiveServer(url=url, database=database, env=env, pid=process.pid)
     finally:
         process.terminate()
         try:
