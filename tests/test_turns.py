@@ -361,7 +361,6 @@ async def test_a_stream_that_never_ran_releases_its_claim_on_close(client):
     async def never_iterated():
         yield b""
 
-    response = TurnStreamingResponse(never_iterated(), content_type="text/event-stream")
-    response.turn_context = context
+    response = TurnStreamingResponse(never_iterated(), None, context, content_type="text/event-stream")
     await sync_to_async(response.close)()
     assert await claim_of(thread_id) is None

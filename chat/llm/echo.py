@@ -162,7 +162,7 @@ class EchoModel(Model):
     ) -> AsyncIterator[TResponseStreamEvent]:
         """Yield the Responses event sequence described on the class; see there."""
         words = latest_user_text(input).split()
-        cap = model_settings.max_tokens  # one word is one token here
+        cap = model_settings.max_tokens if model_settings is not None else None  # one word is one token here
         cut = bool(cap) and len(words) > cap
         words = words[:cap] if cut else words
         text = " ".join(words)
