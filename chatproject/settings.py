@@ -157,6 +157,8 @@ CHATKIT_HISTORY_ITEMS = env.int("CHATKIT_HISTORY_ITEMS", default=30)
 CHATKIT_MAX_REQUEST_BYTES = env.int("CHATKIT_MAX_REQUEST_BYTES", default=1_048_576)
 # Seconds a single model call may take before it becomes an error event.
 CHATKIT_MODEL_TIMEOUT = env.float("CHATKIT_MODEL_TIMEOUT", default=120.0)
+# Longest answer of the embedded model, in tokens (a longer one ends with a "cut off" note).
+CHATKIT_LOCAL_MAX_TOKENS = env.int("CHATKIT_LOCAL_MAX_TOKENS", default=512)
 # Traces go to the OpenAI platform only when this is on.
 CHATKIT_TRACING = env.bool("CHATKIT_TRACING", default=False)
 # Where the embedded model's joined GGUF file is cached.

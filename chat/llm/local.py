@@ -140,7 +140,8 @@ class LocalModel(Model):
             ``"qwen2.5-coder-0.5b"``).
         n_ctx: context window in tokens (prompt + answer).
         n_threads: CPU threads for decoding and prompt processing.
-        max_tokens: answer cap when ``ModelSettings.max_tokens`` is unset.
+        max_tokens: answer cap when ``ModelSettings.max_tokens`` is unset
+            (default ``settings.CHATKIT_LOCAL_MAX_TOKENS``, 512).
         temperature: used when ``ModelSettings.temperature`` is unset; low,
             because tiny models call tools more reliably when sampled coldly.
         model_path: a GGUF to use instead of the variant's joined weights.
@@ -161,7 +162,7 @@ class LocalModel(Model):
         *,
         n_ctx: int = 4096,
         n_threads: int = 2,
-        max_tokens: int = 512,
+        max_tokens: int | None = None,
         temperature: float = 0.2,
         model_path: Path | None = None,
     ) -> None:
@@ -170,6 +171,10 @@ class LocalModel(Model):
         self.name = f"local:{variant}"
         self.n_ctx = n_ctx
         self.n_threads = n_threads
+        if max_tokens is None:
+            from django.conf import settings
+
+            max_tokens = getattr(settings, "CHATKIT_LOCAL_MAX_TOKENS", 512)
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.model_path = model_path
