@@ -22,9 +22,11 @@ is decided.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Collection
 from pathlib import Path
@@ -45,83 +47,35 @@ from openai.types.chat.chat_completion_chunk import (
 from openai.types.completion_usage import CompletionUsage
 from openai.types.responses import Response
 
-from .toolcalls import could_be_tool_call, looks_like_tool_call, parse_tool_call
+from .guard import CUT_OFF_LENGTH, CUT_OFF_LOOP, RepetitionDetector, ScaffoldingGuard
+from .prompt import ContextTooLong, fit_messages, hidden_notes, template_messages
+from .toolcalls import could_be_tool_call, looks_like_tool_call, parse_tool_call, repair_tool_call
 from .weights import DEFAULT_VARIANT, ensure_weights, get_spec
 
-__all__ = ["LocalModel", "LocalModelError"]
+__all__ = ["ContextTooLong", "LocalModel", "LocalModelError", "SAMPLING"]
 
 logger = logging.getLogger(__name__)
 
 _END = object()  # sentinel the worker thread puts last on the queue
 
+# Sampling per variant, from the models' cards (generation_config.json of Qwen2.5 Instruct:
+# top_p 0.8, top_k 20, repetition_penalty 1.1 for 0.5B and 1.05 above). Temperature is the
+# one departure: lower than the card's 0.7, because tiny models call tools more reliably
+# when sampled coldly (measured with bench/eval.py). ModelSettings override these.
+SAMPLING: dict[str, dict[str, float]] = {
+    "qwen2.5-coder-0.5b": {"temperature": 0.2, "top_p": 0.8, "top_k": 20, "repeat_penalty": 1.1},
+    "qwen2.5-coder-1.5b": {"temperature": 0.2, "top_p": 0.8, "top_k": 20, "repeat_penalty": 1.05},
+    "smollm2-135m": {"temperature": 0.2, "top_p": 0.9, "top_k": 40, "repeat_penalty": 1.1},
+}
+_ANSWER_NUDGE = (
+    "Answer the user's last message now, in plain words. Use the tool results above if they help. "
+    "Do not call a tool and do not write JSON."
+)
+_FALLBACK = "Sorry, I couldn't write an answer to that. Could you rephrase it?"
+
 
 class LocalModelError(RuntimeError):
     """llama.cpp rejected a request or failed while generating (message from llama.cpp)."""
-
-
-def _flatten_content(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Turn list-of-text-part contents into plain strings.
-
-    llama.cpp's chat templates reject earlier assistant turns whose content is
-    a list of ``output_text`` parts (the SDK converter's shape; see
-    DESIGN.md), and plain strings are what the templates expect anyway.
-    """
-    for msg in messages:
-        content = msg.get("content")
-        if isinstance(content, list):
-            msg["content"] = "".join(
-                p.get("text", "") for p in content if isinstance(p, dict) and "text" in p
-            )
-    return messages
-
-
-def _fold_tool_results(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rewrite tool calls and their results as plain text in the preceding user turn.
-
-    Shown the template's ``<tool_call>``/``<tool_response>`` turns, the 0.5B
-    model tends to repeat the call instead of answering (measured here), so
-    each result becomes a line "[tool add({...}) returned: ...]" appended to
-    the user message it answers, and the call-only assistant turns go.
-    """
-    calls: dict[str, tuple[str, str]] = {}
-    out: list[dict[str, Any]] = []
-    last_user: dict[str, Any] | None = None
-    for msg in messages:
-        role = msg.get("role")
-        if role == "assistant" and msg.get("tool_calls"):
-            for call in msg["tool_calls"]:
-                fn = call.get("function", {})
-                calls[call.get("id", "")] = (fn.get("name", "?"), fn.get("arguments", ""))
-            if not msg.get("content"):
-                continue
-            msg = {k: v for k, v in msg.items() if k != "tool_calls"}
-        elif role == "tool":
-            name, args = calls.get(msg.get("tool_call_id", ""), ("tool", ""))
-            note = f"[tool {name}({args}) returned: {msg.get('content', '')}]"
-            if last_user is None:
-                last_user = {"role": "user", "content": ""}
-                out.append(last_user)
-            last_user["content"] = f"{last_user['content']}\n\n{note}".strip()
-            continue
-        elif role == "user":
-            msg = dict(msg)
-            last_user = msg
-        out.append(msg)
-    return out
-
-
-def _fit_context(messages: list[dict[str, Any]], max_chars: int) -> list[dict[str, Any]]:
-    """Drop the oldest turns (never the system prompt or the newest message) to fit ``max_chars``.
-
-    A cheap stand-in for tokenising: llama.cpp refuses a prompt longer than
-    its context outright, and losing old turns is better than an error.
-    """
-    head = messages[:1] if messages and messages[0].get("role") == "system" else []
-    body = messages[len(head) :]
-    size = sum(len(str(m.get("content") or "")) for m in messages)
-    while len(body) > 1 and size > max_chars:
-        size -= len(str(body.pop(0).get("content") or ""))
-    return head + body
 
 
 def _last_is_tool_output(input: str | list[TResponseInputItem]) -> bool:
@@ -142,8 +96,8 @@ class LocalModel(Model):
         n_threads: CPU threads for decoding and prompt processing.
         max_tokens: answer cap when ``ModelSettings.max_tokens`` is unset
             (default ``settings.CHATKIT_LOCAL_MAX_TOKENS``, 512).
-        temperature: used when ``ModelSettings.temperature`` is unset; low,
-            because tiny models call tools more reliably when sampled coldly.
+        temperature: used when ``ModelSettings.temperature`` is unset (default:
+            the variant's :data:`SAMPLING`).
         model_path: a GGUF to use instead of the variant's joined weights.
 
     One instance per variant per process (see :func:`chat.llm.get_model`):
@@ -163,7 +117,7 @@ class LocalModel(Model):
         n_ctx: int = 4096,
         n_threads: int = 2,
         max_tokens: int | None = None,
-        temperature: float = 0.2,
+        temperature: float | None = None,
         model_path: Path | None = None,
     ) -> None:
         self.spec = get_spec(variant)
@@ -254,38 +208,87 @@ class LocalModel(Model):
     ) -> tuple[dict[str, Any], set[str]]:
         """Return ``(chat completions request dict, names of the tools offered)``.
 
-        The oldest turns are dropped when the history would overflow ``n_ctx``.
-        ``model_settings.extra_args`` are merged into the request as llama.cpp
-        sampling fields. Tools are left out after a tool result (the last input item is a
-        ``function_call_output``): small models otherwise call the tool again
-        instead of answering.
+        Messages are in the chat template's own roles (:func:`chat.llm.prompt.template_messages`),
+        not yet fitted to the context (:meth:`fit_request` does that with the
+        runtime's tokenizer). Sampling comes from :data:`SAMPLING` unless
+        ``model_settings`` (or ``self.temperature``) says otherwise;
+        ``model_settings.extra_args`` go to llama.cpp verbatim (e.g. seed,
+        ignore_eos). Tools are left out after a tool result (the last input
+        item is a ``function_call_output``), and a system note asks for the
+        answer: small models otherwise call the tool again instead of answering.
         """
         messages: list[dict[str, Any]] = Converter.items_to_messages(input, model=self.name)  # type: ignore[assignment]
         if system_instructions:
             messages.insert(0, {"role": "system", "content": system_instructions})
-        max_tokens = model_settings.max_tokens or self.max_tokens
-        # ~3 characters per token, less the answer and ~700 tokens of template and tools.
-        budget = max(1000, 3 * (self.n_ctx - max_tokens - 700))
+        after_tool = _last_is_tool_output(input)
+        if after_tool:
+            messages.append({"role": "system", "content": _ANSWER_NUDGE})
+        sampling = dict(SAMPLING.get(self.variant, {}))
+        if self.temperature is not None:
+            sampling["temperature"] = self.temperature
         request: dict[str, Any] = {
-            "messages": _fit_context(_fold_tool_results(_flatten_content(messages)), budget),
+            "messages": template_messages(messages),
             "stream": True,
-            "max_tokens": max_tokens,
-            "temperature": (
-                self.temperature if model_settings.temperature is None else model_settings.temperature
-            ),
+            "max_tokens": model_settings.max_tokens or self.max_tokens,
+            **sampling,
         }
+        if model_settings.temperature is not None:
+            request["temperature"] = model_settings.temperature
         if model_settings.top_p is not None:
             request["top_p"] = model_settings.top_p
-        # extra_args go to llama.cpp verbatim (e.g. seed, ignore_eos, top_k).
+        if model_settings.frequency_penalty is not None:
+            request["frequency_penalty"] = model_settings.frequency_penalty
+        if model_settings.presence_penalty is not None:
+            request["presence_penalty"] = model_settings.presence_penalty
         request.update(model_settings.extra_args or {})
         names: set[str] = set()
-        if self.supports_tools and not _last_is_tool_output(input):
+        if self.supports_tools and not after_tool:
             specs = [Converter.tool_to_openai(t) for t in tools if isinstance(t, FunctionTool)]
             specs += [Converter.convert_handoff_tool(h) for h in handoffs]
             if specs and model_settings.tool_choice != "none":
                 request["tools"] = specs
                 names = {s["function"]["name"] for s in specs}
         return request, names
+
+    # -- measuring the prompt ------------------------------------------------------------
+
+    def _runtime_post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST to the runtime's own HTTP endpoints (``/apply-template``, ``/tokenize``)."""
+        req = urllib.request.Request(
+            self._server.listening_address + path,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as response:
+            return json.loads(response.read())
+
+    def count_tokens(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
+        """Tokens of the whole prompt as the model will read it (blocking; the model must be loaded).
+
+        Renders ``messages`` and ``tools`` with the GGUF's own chat template and
+        tokenises the result with the model's tokenizer (llama.cpp's
+        ``/apply-template`` and ``/tokenize``), so the count is exact.
+        """
+        body: dict[str, Any] = {"messages": messages}
+        if tools:
+            body["tools"] = tools
+        prompt = self._runtime_post("/apply-template", body)["prompt"]
+        return len(self._runtime_post("/tokenize", {"content": prompt})["tokens"])
+
+    def fit_request(self, request: dict[str, Any]) -> int:
+        """Trim ``request["messages"]`` in place to fit ``n_ctx`` with room for the answer; return the prompt's tokens.
+
+        Raises :class:`chat.llm.prompt.ContextTooLong` if the newest message alone does not fit.
+        """
+        budget = self.n_ctx - request["max_tokens"]
+        messages, tokens = fit_messages(
+            request["messages"],
+            lambda msgs: self.count_tokens(msgs, request.get("tools")),
+            budget,
+            n_ctx=self.n_ctx,
+        )
+        request["messages"] = messages
+        return tokens
 
     # -- generation --------------------------------------------------------------------
 
@@ -349,18 +352,61 @@ class LocalModel(Model):
             choices=[Choice(index=0, delta=ChoiceDelta(content=text), finish_reason=None)],
         )
 
-    async def _chunks(
-        self, request: dict[str, Any], tool_names: Collection[str], abort: threading.Event
-    ) -> AsyncIterator[ChatCompletionChunk]:
-        """Turn llama.cpp's text stream into ChatCompletionChunks, recognising tool calls.
+    def _chunk(self, cid: str, delta: ChoiceDelta, finish: str | None = None, usage: Any = None) -> ChatCompletionChunk:
+        return ChatCompletionChunk(
+            id=cid,
+            object="chat.completion.chunk",
+            created=int(time.time()),
+            model=self.name,
+            choices=[Choice(index=0, delta=delta, finish_reason=finish)],
+            usage=usage,
+        )
 
-        Holds text back only while it could still be a tool call.
+    def _call_chunk(self, cid: str, call: Any) -> ChatCompletionChunk:
+        return self._chunk(
+            cid,
+            ChoiceDelta(
+                tool_calls=[
+                    ChoiceDeltaToolCall(
+                        index=0,
+                        id=f"call_{uuid.uuid4().hex[:24]}",
+                        type="function",
+                        function=ChoiceDeltaToolCallFunction(name=call.name, arguments=call.arguments),
+                    )
+                ]
+            ),
+        )
+
+    async def _chunks(
+        self,
+        request: dict[str, Any],
+        tool_names: Collection[str],
+        abort: threading.Event,
+        *,
+        retry: bool = True,
+    ) -> AsyncIterator[ChatCompletionChunk]:
+        """Turn llama.cpp's text stream into ChatCompletionChunks: tool calls recognised, text guarded.
+
+        * Text is held back only while it could still be a tool call (the whole
+          answer one call object) and, once streaming, while it could be
+          scaffolding (:class:`chat.llm.guard.ScaffoldingGuard`).
+        * A loop (:class:`chat.llm.guard.RepetitionDetector`) or the token cap
+          ends the answer with a visible "cut off" note.
+        * A call that can't be used (malformed, cut off, to an undeclared tool)
+          and an answer that was all scaffolding are asked again once, for text
+          only; a second failure gives a short apology, never raw JSON.
         """
         cid = f"chatcmpl-{uuid.uuid4().hex}"
         deciding = bool(tool_names)
         held = ""
+        guard = ScaffoldingGuard(hidden_notes(request["messages"]), tool_names)
+        detector = RepetitionDetector()
+        answer = ""  # everything the model wrote as text, guarded or not
         finish: str | None = None
         usage: CompletionUsage | None = None
+        call = None
+        cut: str | None = None  # "loop" | "scaffolding"
+        native_call = False
         async for raw in self._raw_chunks(request, abort):
             if raw.get("usage"):
                 usage = CompletionUsage.model_validate(raw["usage"])
@@ -369,67 +415,73 @@ class LocalModel(Model):
                 delta = choice.get("delta") or {}
                 if delta.get("tool_calls"):
                     # llama.cpp did recognise a call (``<tool_call>`` tags): pass it on.
+                    native_call = True
                     calls = [ChoiceDeltaToolCall.model_validate(c) for c in delta["tool_calls"]]
-                    yield ChatCompletionChunk(
-                        id=cid,
-                        object="chat.completion.chunk",
-                        created=int(time.time()),
-                        model=self.name,
-                        choices=[Choice(index=0, delta=ChoiceDelta(tool_calls=calls))],
-                    )
+                    yield self._chunk(cid, ChoiceDelta(tool_calls=calls))
                 piece = delta.get("content")
-                if not piece:
+                if not piece or cut:
                     continue
                 if deciding:
                     held += piece
                     if could_be_tool_call(held):
+                        if detector.looping(held):
+                            cut = "loop"  # a call that repeats itself (e.g. the same options) won't end well
                         continue
                     deciding, piece, held = False, held, ""
-                yield self._text_chunk(cid, piece)
-        if held:
-            call = parse_tool_call(held, tool_names)
-            if call is None and looks_like_tool_call(held):
-                # A "call" to a tool nobody offered is no answer: ask again, for text only.
-                logger.info("%s called an undeclared tool; asking again without tools", self.name)
-                plain = {key: value for key, value in request.items() if key != "tools"}
-                async for chunk in self._chunks(plain, (), abort):
+                answer += piece
+                result = guard.feed(piece)
+                if result.text:
+                    yield self._text_chunk(cid, result.text)
+                if result.call is not None:
+                    call, cut = result.call, "scaffolding"
+                elif result.stop:
+                    cut = "scaffolding"
+                elif detector.looping(answer):
+                    cut = "loop"
+            if cut:
+                break  # leaving the loop stops llama.cpp at the next token
+        if held.strip():
+            call = parse_tool_call(held, tool_names) or repair_tool_call(held, tool_names)
+            if call is None:
+                if retry and (looks_like_tool_call(held) or could_be_tool_call(held)):
+                    # No usable call and no answer for a person: ask again, for text only.
+                    logger.info("%s wrote an unusable tool call; asking again for text", self.name)
+                    async for chunk in self._retry_for_text(request, abort):
+                        yield chunk
+                    return
+                result = guard.feed(held)
+                if result.text:
+                    yield self._text_chunk(cid, result.text)
+        if call is None and not cut:
+            tail = guard.flush()
+            if tail:
+                yield self._text_chunk(cid, tail)
+        if call is not None:
+            finish = "tool_calls"
+            yield self._call_chunk(cid, call)
+        elif not guard.released.strip() and not native_call:
+            if retry:
+                logger.info("%s answered with scaffolding only; asking again for text", self.name)
+                async for chunk in self._retry_for_text(request, abort):
                     yield chunk
                 return
-            if call is None:
-                yield self._text_chunk(cid, held)
-            else:
-                finish = "tool_calls"
-                yield ChatCompletionChunk(
-                    id=cid,
-                    object="chat.completion.chunk",
-                    created=int(time.time()),
-                    model=self.name,
-                    choices=[
-                        Choice(
-                            index=0,
-                            delta=ChoiceDelta(
-                                tool_calls=[
-                                    ChoiceDeltaToolCall(
-                                        index=0,
-                                        id=f"call_{uuid.uuid4().hex[:24]}",
-                                        type="function",
-                                        function=ChoiceDeltaToolCallFunction(
-                                            name=call.name, arguments=call.arguments
-                                        ),
-                                    )
-                                ]
-                            ),
-                        )
-                    ],
-                )
-        yield ChatCompletionChunk(
-            id=cid,
-            object="chat.completion.chunk",
-            created=int(time.time()),
-            model=self.name,
-            choices=[Choice(index=0, delta=ChoiceDelta(), finish_reason=finish or "stop")],
-            usage=usage,
-        )
+            yield self._text_chunk(cid, _FALLBACK)
+        elif cut == "loop":
+            yield self._text_chunk(cid, CUT_OFF_LOOP)
+        elif finish == "length":
+            yield self._text_chunk(cid, CUT_OFF_LENGTH)
+        if finish == "length" or cut:
+            finish = "stop" if call is None else finish
+        yield self._chunk(cid, ChoiceDelta(), finish or "stop", usage)
+
+    def _retry_for_text(self, request: dict[str, Any], abort: threading.Event) -> AsyncIterator[ChatCompletionChunk]:
+        """The same request once more without tools, with a note asking for a plain answer."""
+        plain = {key: value for key, value in request.items() if key != "tools"}
+        messages = list(plain["messages"])
+        if not (messages and messages[-1].get("content") == _ANSWER_NUDGE):
+            messages.append({"role": "system", "content": _ANSWER_NUDGE})
+        plain["messages"] = messages
+        return self._chunks(plain, (), abort, retry=False)
 
     @staticmethod
     def _fix_ids(event: Any, ids: dict[int, str]) -> Any:
@@ -482,6 +534,9 @@ class LocalModel(Model):
             request, tool_names = self.build_request(
                 system_instructions, input, model_settings, tools, handoffs
             )
+            # Measured with the runtime's tokenizer; too long a message is refused before it runs.
+            prompt_tokens = await asyncio.to_thread(self.fit_request, request)
+            logger.debug("%s: prompt of %d tokens", self.name, prompt_tokens)
             response = Response(
                 id=f"resp_{uuid.uuid4().hex}",
                 object="response",

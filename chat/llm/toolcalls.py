@@ -18,7 +18,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-__all__ = ["ParsedToolCall", "parse_tool_call", "could_be_tool_call"]
+__all__ = ["ParsedToolCall", "parse_tool_call", "could_be_tool_call", "looks_like_tool_call", "repair_tool_call"]
 
 _FENCE = re.compile(r"^```[a-zA-Z0-9_-]*[ \t]*\n(?P<body>.*?)\n?```$", re.DOTALL)
 _TAG_OPEN, _TAG_CLOSE = "<tool_call>", "</tool_call>"
@@ -142,3 +142,52 @@ def could_be_tool_call(prefix: str) -> bool:
     if _TAG_OPEN.startswith(s):
         return True
     return _json_prefix_could_be_call(s)
+
+
+def repair_tool_call(text: str, tool_names: Collection[str]) -> ParsedToolCall | None:
+    """Rescue a declared tool's call that was cut off (a loop stopped, the token cap reached).
+
+    Tries ``text`` (unwrapped) cut back to each earlier complete value, with the
+    open brackets closed, newest first; returns the first that parses as a call to
+    a declared tool, else ``None``. E.g. ``{"name": "f", "arguments": {"options":
+    ["a", "b", "a", "b`` becomes a call of ``f`` with options ``["a", "b", "a"]``.
+    """
+    body = _unwrap(text)
+    if _TAG_CLOSE in body:
+        body = body[: body.index(_TAG_CLOSE)]
+    if body.startswith("```"):
+        body = body.split("\n", 1)[1] if "\n" in body else ""
+    body = body.rstrip("`").strip()
+    if not body.startswith("{"):
+        return None
+    stack: list[str] = []
+    in_string = escaped = False
+    cuts: list[tuple[int, str]] = []  # (end index, closers) after each complete value
+    for i, ch in enumerate(body):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+                cuts.append((i + 1, "".join(reversed(stack))))
+            continue
+        if ch == '"':
+            in_string = True
+        elif ch in "{[":
+            stack.append("}" if ch == "{" else "]")
+        elif ch in "}]":
+            if not stack:
+                break
+            stack.pop()
+            cuts.append((i + 1, "".join(reversed(stack))))
+            if not stack:
+                break
+        elif ch == ",":
+            cuts.append((i, "".join(reversed(stack))))
+    for end, closers in reversed(cuts[-200:]):
+        call = parse_tool_call(body[:end].rstrip().rstrip(",") + closers, tool_names)
+        if call is not None:
+            return call
+    return None
