@@ -35,10 +35,10 @@ CLIENT_TOOLS = ("switch_theme",)
 
 @function_tool
 async def current_time(ctx: RunContextWrapper[ChatContext], timezone: str = "UTC") -> str:
-    """Return the current date and time in an IANA time zone such as "Europe/Paris".
+    """Get the current time and today's date and day of the week.
 
     Args:
-        timezone: the IANA time zone name; "UTC" when unsure.
+        timezone: an IANA time zone such as "Asia/Tokyo"; "UTC" when unsure.
     """
     await ctx.context.stream(ProgressUpdateEvent(icon="clock", text=f"Checking the time in {timezone}…"))
     try:
@@ -50,10 +50,10 @@ async def current_time(ctx: RunContextWrapper[ChatContext], timezone: str = "UTC
 
 @function_tool
 async def search_conversation(ctx: RunContextWrapper[ChatContext], query: str) -> str:
-    """Search the earlier messages of this conversation for a word or phrase.
+    """Search (find) a word or phrase in the earlier messages of this chat.
 
     Args:
-        query: the text to look for (case-insensitive).
+        query: the word or phrase to find.
     """
     await ctx.context.stream(ProgressUpdateEvent(icon="search", text=f"Searching this conversation for “{query}”…"))
     hits = await sync_to_async(_search_items)(ctx.context.thread.id, ctx.context.request_context.owner, query)
@@ -74,11 +74,11 @@ def _search_items(thread_id: str, owner: str, query: str, limit: int = 5) -> lis
 
 @function_tool
 async def show_quick_replies(ctx: RunContextWrapper[ChatContext], question: str, options: list[str]) -> str:
-    """Show the user a question with a few one-click answers (at most 4 short options).
+    """Offer quick-reply buttons: 2 to 4 options to pick from.
 
     Args:
-        question: the question to ask.
-        options: the answers the user can pick, each a few words.
+        question: the question the buttons answer.
+        options: 2 to 4 options, each a few words.
     """
     options = [o.strip() for o in options if o.strip()][:4]
     widget = Card(
@@ -100,12 +100,13 @@ async def show_quick_replies(ctx: RunContextWrapper[ChatContext], question: str,
         ]
     )
     await ctx.context.stream_widget(widget, copy_text=f"{question} ({' / '.join(options)})")
-    return "The options are shown to the user; wait for their choice."
+    # The model passes this on: say what the user sees, in words fit to repeat.
+    return "The buttons are on the screen now. Ask the user to pick one."
 
 
 @function_tool
 async def switch_theme(ctx: RunContextWrapper[ChatContext], theme: str) -> str:
-    """Switch the chat page between its light and dark theme.
+    """Switch the page to the light or dark theme (mode).
 
     Args:
         theme: "light" or "dark".

@@ -86,7 +86,8 @@ def test_hidden_context_words_used_apart_are_fine():
 
 @given(st.text(alphabet=st.characters(blacklist_characters="<[{`H"), max_size=200))
 def test_text_without_any_marker_start_is_never_changed(text):
-    assert run(ScaffoldingGuard(tool_names={"add"}), tokens(text)) == (text, False)
+    # (Trailing whitespace aside: the end of an answer is trimmed.)
+    assert run(ScaffoldingGuard(tool_names={"add"}), tokens(text)) == (text.rstrip(" \t\r\n"), False)
 
 
 # --- the repetition stop ------------------------------------------------------------------

@@ -34,7 +34,7 @@ def _request(model: LocalModel, items, tools=()):
 
 def test_request_offers_tools_until_a_tool_result_arrives():
     model = LocalModel()
-    request, names = _request(model, "What is 2+3?", [add])
+    request, names = _request(model, "Add 2 and 3.", [add])
     assert names == {"add"} and request["tools"][0]["function"]["name"] == "add"
     assert request["messages"][0] == {"role": "system", "content": "Be brief."}
     assert request["max_tokens"] == 16 and request["stream"] is True

@@ -146,7 +146,7 @@ class ScaffoldingGuard:
                 point = min(point, spans[-(_ECHO_WORDS + 1)])
             elif spans:
                 point = min(point, spans[0])
-        return len(s[:point].rstrip(" \t\n,;:"))  # trailing space and commas wait: scaffolding may follow
+        return len(s[:point].rstrip(" \t\r\n,;:"))  # trailing space and commas wait: scaffolding may follow
 
     # -- API -------------------------------------------------------------------------------
 
@@ -225,6 +225,7 @@ class ScaffoldingGuard:
                 # An unfinished call object after some prose: the prose is the answer.
                 s = s[:i].rstrip()
                 break
+        s = s.rstrip(" \t\r\n")
         self.released += s
         return s
 

@@ -49,6 +49,7 @@ from openai.types.responses import Response
 
 from .guard import CUT_OFF_LENGTH, CUT_OFF_LOOP, RepetitionDetector, ScaffoldingGuard
 from .prompt import ContextTooLong, fit_messages, hidden_notes, template_messages
+from .toolchoice import choose_tools, last_user_text
 from .toolcalls import could_be_tool_call, looks_like_tool_call, parse_tool_call, repair_tool_call
 from .weights import DEFAULT_VARIANT, ensure_weights, get_spec
 
@@ -78,6 +79,14 @@ class LocalModelError(RuntimeError):
     """llama.cpp rejected a request or failed while generating (message from llama.cpp)."""
 
 
+def _required(request: dict[str, Any]) -> dict[str, list[str]]:
+    """Each offered tool's required argument names (from its JSON schema)."""
+    return {
+        spec["function"]["name"]: spec["function"].get("parameters", {}).get("required", [])
+        for spec in request.get("tools", ())
+    }
+
+
 def _last_is_tool_output(input: str | list[TResponseInputItem]) -> bool:
     if isinstance(input, str) or not input:
         return False
@@ -99,6 +108,10 @@ class LocalModel(Model):
         temperature: used when ``ModelSettings.temperature`` is unset (default:
             the variant's :data:`SAMPLING`).
         model_path: a GGUF to use instead of the variant's joined weights.
+        narrow_tools: offer a turn only the tools its message is about
+            (:func:`chat.llm.toolchoice.choose_tools`); ``tool_choice`` other
+            than ``"auto"`` turns this off (default
+            ``settings.CHATKIT_LOCAL_NARROW_TOOLS``, on).
 
     One instance per variant per process (see :func:`chat.llm.get_model`):
     it loads lazily on first use (off the event loop), runs one generation at
@@ -119,6 +132,7 @@ class LocalModel(Model):
         max_tokens: int | None = None,
         temperature: float | None = None,
         model_path: Path | None = None,
+        narrow_tools: bool | None = None,
     ) -> None:
         self.spec = get_spec(variant)
         self.variant = variant
@@ -132,6 +146,11 @@ class LocalModel(Model):
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.model_path = model_path
+        if narrow_tools is None:
+            from django.conf import settings
+
+            narrow_tools = getattr(settings, "CHATKIT_LOCAL_NARROW_TOOLS", True)
+        self.narrow_tools = narrow_tools
         self.load_seconds: float | None = None
         self._server: Any = None  # xllamacpp.Server once loaded
         self._load_lock = threading.Lock()
@@ -216,6 +235,8 @@ class LocalModel(Model):
         ignore_eos). Tools are left out after a tool result (the last input
         item is a ``function_call_output``), and a system note asks for the
         answer: small models otherwise call the tool again instead of answering.
+        Otherwise only the tools the newest message is about are offered
+        (:func:`chat.llm.toolchoice.choose_tools`).
         """
         messages: list[dict[str, Any]] = Converter.items_to_messages(input, model=self.name)  # type: ignore[assignment]
         if system_instructions:
@@ -245,6 +266,8 @@ class LocalModel(Model):
         if self.supports_tools and not after_tool:
             specs = [Converter.tool_to_openai(t) for t in tools if isinstance(t, FunctionTool)]
             specs += [Converter.convert_handoff_tool(h) for h in handoffs]
+            if self.narrow_tools and model_settings.tool_choice in (None, "auto"):
+                specs = choose_tools(specs, last_user_text(request["messages"]))
             if specs and model_settings.tool_choice != "none":
                 request["tools"] = specs
                 names = {s["function"]["name"] for s in specs}
@@ -441,7 +464,7 @@ class LocalModel(Model):
             if cut:
                 break  # leaving the loop stops llama.cpp at the next token
         if held.strip():
-            call = parse_tool_call(held, tool_names) or repair_tool_call(held, tool_names)
+            call = parse_tool_call(held, tool_names) or repair_tool_call(held, tool_names, _required(request))
             if call is None:
                 if retry and (looks_like_tool_call(held) or could_be_tool_call(held)):
                     # No usable call and no answer for a person: ask again, for text only.

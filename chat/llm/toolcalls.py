@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 __all__ = ["ParsedToolCall", "parse_tool_call", "could_be_tool_call", "looks_like_tool_call", "repair_tool_call"]
@@ -144,12 +144,14 @@ def could_be_tool_call(prefix: str) -> bool:
     return _json_prefix_could_be_call(s)
 
 
-def repair_tool_call(text: str, tool_names: Collection[str]) -> ParsedToolCall | None:
+def repair_tool_call(
+    text: str, tool_names: Collection[str], required: Mapping[str, Collection[str]] | None = None
+) -> ParsedToolCall | None:
     """Rescue a declared tool's call that was cut off (a loop stopped, the token cap reached).
 
     Tries ``text`` (unwrapped) cut back to each earlier complete value, with the
     open brackets closed, newest first; returns the first that parses as a call to
-    a declared tool, else ``None``. E.g. ``{"name": "f", "arguments": {"options":
+    a declared tool with all its ``required[name]`` arguments, else ``None``. E.g. ``{"name": "f", "arguments": {"options":
     ["a", "b", "a", "b`` becomes a call of ``f`` with options ``["a", "b", "a"]``.
     """
     body = _unwrap(text)
@@ -189,5 +191,7 @@ def repair_tool_call(text: str, tool_names: Collection[str]) -> ParsedToolCall |
     for end, closers in reversed(cuts[-200:]):
         call = parse_tool_call(body[:end].rstrip().rstrip(",") + closers, tool_names)
         if call is not None:
-            return call
+            needed = set((required or {}).get(call.name, ()))
+            if needed <= set(json.loads(call.arguments)):
+                return call
     return None
