@@ -451,7 +451,7 @@ def summarise(rows: list[dict]) -> dict[str, Any]:
 
 
 def markdown(label: str, variant: str, rows: list[dict], summary: dict, meta: dict) -> str:
-    out = [f"### `{variant}` ({label})", "", f"{meta['command']} — {meta['when']}, {meta['machine']}, max {meta['max_tokens']} tokens per answer, {meta['total_seconds']:.0f} s in all.", ""]
+    out = [f"### `{variant}` ({label})", "", f"{meta['command']} — {meta['when']}, {meta['machine']}, max {meta['max_tokens']} tokens per answer, {meta.get('threads', 2)} model thread(s), load average at the end {', '.join(f'{x:.1f}' for x in meta.get('load_average', ()))}, {meta['total_seconds']:.0f} s in all.", ""]
     out += ["| metric | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in summary.items()] + [""]
     out += ["| case | category | tool (expected → ran) | leak | loop | fact | TTFT s | turn s | pass |", "|---|---|---|---|---|---|---|---|---|"]
     mark = {True: "ok", False: "**FAIL**"}
@@ -485,13 +485,16 @@ def installed_variants() -> list[str]:
     return found
 
 
-def run_variant(variant: str, cases: list[Case], max_tokens: int, label: str, timeout: float) -> tuple[list[dict], dict]:
+def run_variant(
+    variant: str, cases: list[Case], max_tokens: int, label: str, timeout: float, threads: int
+) -> tuple[list[dict], dict]:
     server = Server(
         name=variant,
         kind="django-uvicorn",
         extra_env={
             "CHATKIT_MODEL": variant,
             "CHATKIT_LOCAL_MAX_TOKENS": str(max_tokens),
+            "CHATKIT_LOCAL_THREADS": str(threads),
             "CHATKIT_MODEL_TIMEOUT": str(timeout),
             "LOG_LEVEL": "INFO",
         },
@@ -519,6 +522,8 @@ def run_variant(variant: str, cases: list[Case], max_tokens: int, label: str, ti
         "variant": variant,
         "label": label,
         "max_tokens": max_tokens,
+        "threads": threads,
+        "load_average": os.getloadavg(),
         "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
         "total_seconds": time.perf_counter() - started,
@@ -534,12 +539,16 @@ def main() -> None:
     parser.add_argument("--label", default="latest", help="results go to bench/results/eval-<label>-<variant>.*")
     parser.add_argument("--only", action="append", help="run only the named cases")
     parser.add_argument("--timeout", type=float, default=180.0)
+    parser.add_argument(
+        "--threads", type=int, default=1,
+        help="the model's CPU threads (default 1: on 2 shared cores, 2 threads collapse under others' load)",
+    )
     args = parser.parse_args()
     cases = [c for c in CASES if not args.only or c.name in args.only]
     RESULTS.mkdir(exist_ok=True)
     for variant in args.variant or installed_variants():
         print(f"== {variant}: {len(cases)} cases", flush=True)
-        rows, meta = run_variant(variant, cases, args.max_tokens, args.label, args.timeout)
+        rows, meta = run_variant(variant, cases, args.max_tokens, args.label, args.timeout, args.threads)
         summary = summarise(rows)
         stem = RESULTS / f"eval-{args.label}-{variant.replace(':', '-')}"
         stem.with_suffix(".json").write_text(json.dumps({"meta": meta, "summary": summary, "cases": rows}, indent=2, ensure_ascii=False))

@@ -159,6 +159,8 @@ CHATKIT_MAX_REQUEST_BYTES = env.int("CHATKIT_MAX_REQUEST_BYTES", default=1_048_5
 CHATKIT_MODEL_TIMEOUT = env.float("CHATKIT_MODEL_TIMEOUT", default=120.0)
 # Longest answer of the embedded model, in tokens (a longer one ends with a "cut off" note).
 CHATKIT_LOCAL_MAX_TOKENS = env.int("CHATKIT_LOCAL_MAX_TOKENS", default=512)
+# CPU threads of the embedded model; fewer than the cores when other work shares them.
+CHATKIT_LOCAL_THREADS = env.int("CHATKIT_LOCAL_THREADS", default=2)
 # Offer the embedded model only the tools a message is about (measured better by `make eval`).
 CHATKIT_LOCAL_NARROW_TOOLS = env.bool("CHATKIT_LOCAL_NARROW_TOOLS", default=True)
 # Traces go to the OpenAI platform only when this is on.

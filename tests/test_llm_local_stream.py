@@ -115,3 +115,12 @@ async def test_scaffolding_after_text_ends_the_answer_there():
     model = Scripted((words("It is 09:30 in Paris.") + ["<tool_response>", "\n09:30\n", "</tool_response>", " more"], "stop"))
     text, _ = await answer(model)
     assert text == "It is 09:30 in Paris."
+
+
+async def test_a_call_cut_short_by_a_loop_is_asked_again_and_the_retry_runs():
+    # A repeating "call" with no usable arguments: stopped early, then asked again for text.
+    looping = ['{"name": "show_quick_replies", "arguments": {"question": "'] + ["Where where where "] * 40
+    model = Scripted((looping, "length"), (words("Lisbon, Porto or Faro?"), "stop"))
+    text, calls = await answer(model, "Show me quick reply buttons", [show_quick_replies])
+    assert text == "Lisbon, Porto or Faro?" and not calls
+    assert len(model.requests) == 2

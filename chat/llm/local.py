@@ -29,6 +29,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Collection
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,11 @@ class LocalModel(Model):
         variant: key of :data:`chat.llm.weights.VARIANTS` (default
             ``"qwen2.5-coder-0.5b"``).
         n_ctx: context window in tokens (prompt + answer).
-        n_threads: CPU threads for decoding and prompt processing.
+        n_threads: CPU threads for decoding and prompt processing (default
+            ``settings.CHATKIT_LOCAL_THREADS``, 2). On a machine whose cores are
+            busy with other work, fewer is faster: llama.cpp's threads wait for
+            each other at every layer (2 threads on 2 shared cores: 1.3 tok/s,
+            1 thread: 8.7 tok/s, measured here under load).
         max_tokens: answer cap when ``ModelSettings.max_tokens`` is unset
             (default ``settings.CHATKIT_LOCAL_MAX_TOKENS``, 512).
         temperature: used when ``ModelSettings.temperature`` is unset (default:
@@ -128,7 +133,7 @@ class LocalModel(Model):
         variant: str = DEFAULT_VARIANT,
         *,
         n_ctx: int = 4096,
-        n_threads: int = 2,
+        n_threads: int | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
         model_path: Path | None = None,
@@ -138,6 +143,10 @@ class LocalModel(Model):
         self.variant = variant
         self.name = f"local:{variant}"
         self.n_ctx = n_ctx
+        if n_threads is None:
+            from django.conf import settings
+
+            n_threads = getattr(settings, "CHATKIT_LOCAL_THREADS", 2)
         self.n_threads = n_threads
         if max_tokens is None:
             from django.conf import settings
@@ -469,8 +478,9 @@ class LocalModel(Model):
                 if retry and (looks_like_tool_call(held) or could_be_tool_call(held)):
                     # No usable call and no answer for a person: ask again, for text only.
                     logger.info("%s wrote an unusable tool call; asking again for text", self.name)
-                    async for chunk in self._retry_for_text(request, abort):
-                        yield chunk
+                    async with aclosing(self._retry_for_text(request, abort)) as retried:
+                        async for chunk in retried:
+                            yield chunk
                     return
                 result = guard.feed(held)
                 if result.text:
@@ -485,8 +495,9 @@ class LocalModel(Model):
         elif not guard.released.strip() and not native_call:
             if retry:
                 logger.info("%s answered with scaffolding only; asking again for text", self.name)
-                async for chunk in self._retry_for_text(request, abort):
-                    yield chunk
+                async with aclosing(self._retry_for_text(request, abort)) as retried:
+                    async for chunk in retried:
+                        yield chunk
                 return
             yield self._text_chunk(cid, _FALLBACK)
         elif cut == "loop":
@@ -497,14 +508,24 @@ class LocalModel(Model):
             finish = "stop" if call is None else finish
         yield self._chunk(cid, ChoiceDelta(), finish or "stop", usage)
 
-    def _retry_for_text(self, request: dict[str, Any], abort: threading.Event) -> AsyncIterator[ChatCompletionChunk]:
-        """The same request once more without tools, with a note asking for a plain answer."""
+    async def _retry_for_text(self, request: dict[str, Any], abort: threading.Event) -> AsyncIterator[ChatCompletionChunk]:
+        """The same request once more without tools, with a note asking for a plain answer.
+
+        ``abort`` (set when the first attempt was cut short) is not reused: the
+        retry has its own, set when it ends or its consumer leaves.
+        """
         plain = {key: value for key, value in request.items() if key != "tools"}
         messages = list(plain["messages"])
         if not (messages and messages[-1].get("content") == _ANSWER_NUDGE):
             messages.append({"role": "system", "content": _ANSWER_NUDGE})
         plain["messages"] = messages
-        return self._chunks(plain, (), abort, retry=False)
+        own_abort = threading.Event()
+        try:
+            async with aclosing(self._chunks(plain, (), own_abort, retry=False)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
+        finally:
+            own_abort.set()
 
     @staticmethod
     def _fix_ids(event: Any, ids: dict[int, str]) -> Any:
