@@ -396,31 +396,40 @@ def repeats(text: str) -> bool:
 
 def capped(text: str, max_tokens: int) -> bool:
     """Whether an answer ran to the output cap: the visible marker, or ~as long as the cap."""
-    return CUT_OFF_MARKER in text[-80:].lower() or len(text) >= 3.6 * max_tokens
+    return "reached the length limit" in text[-80:] or len(text) >= 3.6 * max_tokens
 
 
-def score(case: Case, turns: list[Turn], max_tokens: int, context: dict[str, str]) -> dict[str, Any]:
-    last = turns[-1]
-    answers = [t.text for t in turns]
+def looped(text: str) -> bool:
+    """A loop: the eval's own check, or the product's own loop stop (its "repeating itself" note)."""
+    return repeats(text) or "started repeating itself" in text[-80:]
+
+
+def score(case: Case, answers: list[dict], ttft: float | None, seconds: float, max_tokens: int, weekday: str) -> dict[str, Any]:
+    """Score one played case from its answers (``{"kind", "text", "tools", "error"}`` per step)."""
+    last = answers[-1]
+    texts = [a["text"] for a in answers]
+    clicked = [a["kind"].split(":", 1)[1] for a in answers if a["kind"].startswith("click:")]
+    context = {"weekday": weekday, "clicked": re.escape(clicked[0]) if clicked else "(?!)"}
     fact_re = case.fact
     for key, value in context.items():
         fact_re = fact_re and fact_re.replace("{" + key + "}", value)
-    target = (last.error or "") if case.expect_error else last.text
+    target = (last["error"] or "") if case.expect_error else last["text"]
     result = {
         "name": case.name,
         "category": case.category,
         "expected_tool": case.tool,
-        "tools": last.tools,
-        "tool_ok": last.tools == ([case.tool] if case.tool else []),
-        "leak_ok": not any(SCAFFOLDING.search(a) for a in answers),
-        "loop_ok": not any(repeats(a) or capped(a, max_tokens) for a in answers),
-        "capped": any(capped(a, max_tokens) for a in answers),
+        "tools": last["tools"],
+        "tool_ok": last["tools"] == ([case.tool] if case.tool else []),
+        "leak_ok": not any(SCAFFOLDING.search(t) for t in texts),
+        "loop_ok": not any(looped(t) for t in texts),
+        "capped": any(capped(t, max_tokens) for t in texts),
+        "loop_to_cap": any(looped(t) and capped(t, max_tokens) for t in texts),
         "fact_ok": (bool(re.search(fact_re, target, re.IGNORECASE | re.DOTALL)) if fact_re else True)
-        and (bool(last.error) == case.expect_error),
-        "ttft": last.ttft,
-        "seconds": round(last.seconds, 2),
-        "error": last.error,
-        "answers": [{"kind": t.kind, "text": t.text[:1500], "tools": t.tools, "error": t.error} for t in turns],
+        and (bool(last["error"]) == case.expect_error),
+        "ttft": ttft,
+        "seconds": round(seconds, 2),
+        "error": last["error"],
+        "answers": answers,
     }
     result["pass"] = all(result[k] for k in ("tool_ok", "leak_ok", "loop_ok", "fact_ok"))
     return result
@@ -440,8 +449,9 @@ def summarise(rows: list[dict]) -> dict[str, Any]:
         "right tool (tool cases)": rate(tool_cases, "tool_ok"),
         "no tool when none asked": rate(no_tool, "tool_ok"),
         "leaked scaffolding": sum(not r["leak_ok"] for r in rows),
-        "loops or capped": sum(not r["loop_ok"] for r in rows),
-        "reached the cap": sum(r["capped"] for r in rows),
+        "loops (any)": sum(not r["loop_ok"] for r in rows),
+        "loops that reached the cap": sum(r.get("loop_to_cap", False) for r in rows),
+        "answers that reached the cap": sum(r["capped"] for r in rows),
         "multi-turn memory": rate(memory, "fact_ok"),
         "expected fact": rate(rows, "fact_ok"),
         "TTFT p50 (s)": round(statistics.median(ttfts), 2) if ttfts else None,
@@ -451,7 +461,7 @@ def summarise(rows: list[dict]) -> dict[str, Any]:
 
 
 def markdown(label: str, variant: str, rows: list[dict], summary: dict, meta: dict) -> str:
-    out = [f"### `{variant}` ({label})", "", f"{meta['command']} — {meta['when']}, {meta['machine']}, max {meta['max_tokens']} tokens per answer, {meta.get('threads', 2)} model thread(s), load average at the end {', '.join(f'{x:.1f}' for x in meta.get('load_average', ()))}, {meta['total_seconds']:.0f} s in all.", ""]
+    out = [f"### `{variant}` ({label})", "", f"{meta['command']} — {meta['when']}, {meta['machine']}, max {meta['max_tokens']} tokens per answer, {meta.get('threads', 2)} model thread(s), {_load(meta)}{meta['total_seconds']:.0f} s in all.", ""]
     out += ["| metric | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in summary.items()] + [""]
     out += ["| case | category | tool (expected → ran) | leak | loop | fact | TTFT s | turn s | pass |", "|---|---|---|---|---|---|---|---|---|"]
     mark = {True: "ok", False: "**FAIL**"}
@@ -463,6 +473,11 @@ def markdown(label: str, variant: str, rows: list[dict], summary: dict, meta: di
             f"{mark[r['loop_ok']]} | {mark[r['fact_ok']]} | {ttft} | {r['seconds']:.1f} | {mark[r['pass']]} |"
         )
     return "\n".join(out) + "\n"
+
+
+def _load(meta: dict) -> str:
+    load = meta.get("load_average")
+    return f"load average at the end {', '.join(f'{x:.1f}' for x in load)}, " if load else ""
 
 
 def installed_variants() -> list[str]:
@@ -505,14 +520,13 @@ def run_variant(
         player = Player(f"http://127.0.0.1:{server.port}", timeout=timeout + 30)
         player.play(Case("warm-up", "warm-up", _say("Say OK.")))  # loads the weights, unscored
         for case in cases:
-            context = {"weekday": datetime.now(timezone.utc).strftime("%A"), "clicked": ""}
             try:
                 turns = player.play(case)
             except Exception as exc:  # a broken case is a failed case, not a broken eval
                 turns = [Turn(kind="crash", error=f"{type(exc).__name__}: {exc}")]
-            clicked = [t.kind.split(":", 1)[1] for t in turns if t.kind.startswith("click:")]
-            context["clicked"] = re.escape(clicked[0]) if clicked else "(?!)"
-            row = score(case, turns, max_tokens, context)
+            answers = [{"kind": t.kind, "text": t.text, "tools": t.tools, "error": t.error} for t in turns]
+            weekday = datetime.now(timezone.utc).strftime("%A")
+            row = score(case, answers, turns[-1].ttft, turns[-1].seconds, max_tokens, weekday)
             rows.append(row)
             flag = "PASS" if row["pass"] else "fail"
             print(f"  {flag} {case.name:22} tools={row['tools']} {row['seconds']:.1f}s  {turns[-1].text[:90]!r}", flush=True)
@@ -538,6 +552,7 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=256, help="answer cap per model call (default 256)")
     parser.add_argument("--label", default="latest", help="results go to bench/results/eval-<label>-<variant>.*")
     parser.add_argument("--only", action="append", help="run only the named cases")
+    parser.add_argument("--rescore", type=Path, nargs="+", help="score saved results JSON again (no model run)")
     parser.add_argument("--timeout", type=float, default=180.0)
     parser.add_argument(
         "--threads", type=int, default=1,
@@ -546,6 +561,10 @@ def main() -> None:
     args = parser.parse_args()
     cases = [c for c in CASES if not args.only or c.name in args.only]
     RESULTS.mkdir(exist_ok=True)
+    if args.rescore:
+        for path in args.rescore:
+            rescore(path)
+        return
     for variant in args.variant or installed_variants():
         print(f"== {variant}: {len(cases)} cases", flush=True)
         rows, meta = run_variant(variant, cases, args.max_tokens, args.label, args.timeout, args.threads)
@@ -555,6 +574,24 @@ def main() -> None:
         table = markdown(args.label, variant, rows, summary, meta)
         stem.with_suffix(".md").write_text(table)
         print(table, flush=True)
+
+
+def rescore(path: Path) -> None:
+    """Score a saved run again with the current rules; rewrite its JSON and Markdown."""
+    saved = json.loads(path.read_text())
+    meta = saved["meta"]
+    by_name = {c.name: c for c in CASES}
+    weekday = datetime.strptime(meta["when"], "%Y-%m-%d %H:%M UTC").strftime("%A")
+    rows = [
+        score(by_name[r["name"]], r["answers"], r["ttft"], r["seconds"], meta["max_tokens"], weekday)
+        for r in saved["cases"]
+        if r["name"] in by_name
+    ]
+    summary = summarise(rows)
+    path.write_text(json.dumps({"meta": meta, "summary": summary, "cases": rows}, indent=2, ensure_ascii=False))
+    table = markdown(meta["label"], meta["variant"], rows, summary, meta)
+    path.with_suffix(".md").write_text(table)
+    print(table)
 
 
 if __name__ == "__main__":

@@ -123,14 +123,16 @@ def build_agent(model: Model, *, tools: bool = True) -> Agent[ChatContext]:
     """Return the chat Agent on ``model`` with the instructions from ``CHATKIT_INSTRUCTIONS``.
 
     ``tools=False`` gives a tool-less agent for models that can't call tools.
-    The run stops at a client tool call so the browser can answer it.
+    The run stops at a client tool call so the browser can answer it, and
+    after the quick-reply widget, which is the turn's answer.
     """
     return Agent[ChatContext](
         name="Assistant",
         instructions=settings.CHATKIT_INSTRUCTIONS,
         model=model,
         tools=list(TOOLS) if tools else [],
-        tool_use_behavior=StopAtTools(stop_at_tool_names=list(CLIENT_TOOLS)),
+        # The quick-reply widget is the turn's answer: small models otherwise invent the user's pick.
+        tool_use_behavior=StopAtTools(stop_at_tool_names=[*CLIENT_TOOLS, "show_quick_replies"]),
     )
 
 

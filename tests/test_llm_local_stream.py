@@ -124,3 +124,19 @@ async def test_a_call_cut_short_by_a_loop_is_asked_again_and_the_retry_runs():
     text, calls = await answer(model, "Show me quick reply buttons", [show_quick_replies])
     assert text == "Lisbon, Porto or Faro?" and not calls
     assert len(model.requests) == 2
+
+
+async def test_a_sentence_before_a_call_is_dropped_and_the_call_runs():
+    preamble = words("Sure! Here is the JSON object for the function call:") + ["\n\n```json\n"]
+    call = ['{"name": "show_quick_replies", ', '"arguments": {"question": "Tea?", "options": ["Tea", "Coffee"]}}', "\n```"]
+    model = Scripted((preamble + call + words(" Enjoy!"), "stop"))
+    text, calls = await answer(model, "Show me quick reply buttons", [show_quick_replies])
+    assert text == "" and [c.name for c in calls] == ["show_quick_replies"]
+    assert json.loads(calls[0].arguments)["options"] == ["Tea", "Coffee"]
+
+
+async def test_a_plain_answer_in_a_turn_with_tools_still_arrives_whole():
+    reply = " ".join(f"Point {i}: quick replies are buttons, number {i * 7}." for i in range(12))
+    model = Scripted((words(reply.strip()), "stop"))
+    text, calls = await answer(model, "What are quick replies?", [show_quick_replies])
+    assert text == reply.strip() and not calls

@@ -51,7 +51,13 @@ from openai.types.responses import Response
 from .guard import CUT_OFF_LENGTH, CUT_OFF_LOOP, RepetitionDetector, ScaffoldingGuard
 from .prompt import ContextTooLong, fit_messages, hidden_notes, template_messages
 from .toolchoice import choose_tools, last_user_text
-from .toolcalls import could_be_tool_call, looks_like_tool_call, parse_tool_call, repair_tool_call
+from .toolcalls import (
+    could_be_tool_call,
+    find_tool_call,
+    looks_like_tool_call,
+    parse_tool_call,
+    repair_tool_call,
+)
 from .weights import DEFAULT_VARIANT, ensure_weights, get_spec
 
 __all__ = ["ContextTooLong", "LocalModel", "LocalModelError", "SAMPLING"]
@@ -73,11 +79,22 @@ _ANSWER_NUDGE = (
     "Answer the user's last message now, in plain words. Use the tool results above if they help. "
     "Do not call a tool and do not write JSON."
 )
+# While a turn offers tools, this much text is held back: a call often follows a first sentence.
+_PREAMBLE_CHARS = 300
+_TOOL_HINT = "If the user's last message asks for it, call the tool {name} instead of describing it."
 _FALLBACK = "Sorry, I couldn't write an answer to that. Could you rephrase it?"
 
 
 class LocalModelError(RuntimeError):
     """llama.cpp rejected a request or failed while generating (message from llama.cpp)."""
+
+
+def _pending_call_start(text: str) -> bool:
+    """Whether ``text`` ends in something that may still become a call (an open ``{``, fence or tag)."""
+    for i, ch in enumerate(text):
+        if ch in "{`<" and could_be_tool_call(text[i:]):
+            return True
+    return False
 
 
 def _required(request: dict[str, Any]) -> dict[str, list[str]]:
@@ -277,6 +294,11 @@ class LocalModel(Model):
             specs += [Converter.convert_handoff_tool(h) for h in handoffs]
             if self.narrow_tools and model_settings.tool_choice in (None, "auto"):
                 specs = choose_tools(specs, last_user_text(request["messages"]))
+                if len(specs) == 1 and request["messages"][0].get("role") == "system":
+                    # The user's request made explicit: a 0.5B model otherwise describes the tool.
+                    fn = specs[0]["function"]
+                    head = request["messages"][0]
+                    request["messages"][0] = {**head, "content": f"{head['content']}\n\n{_TOOL_HINT.format(name=fn['name'])}"}
             if specs and model_settings.tool_choice != "none":
                 request["tools"] = specs
                 names = {s["function"]["name"] for s in specs}
@@ -455,10 +477,17 @@ class LocalModel(Model):
                     continue
                 if deciding:
                     held += piece
-                    if could_be_tool_call(held):
-                        if detector.looping(held):
-                            cut = "loop"  # a call that repeats itself (e.g. the same options) won't end well
+                    if detector.looping(held):
+                        cut = "loop"  # a call that repeats itself (e.g. the same options) won't end well
                         continue
+                    if could_be_tool_call(held):
+                        continue
+                    found = find_tool_call(held, tool_names)
+                    if found is not None:
+                        call, cut = found[1], "call"  # the sentence before a call is no answer
+                        continue
+                    if len(held) < _PREAMBLE_CHARS or (_pending_call_start(held) and len(held) < 4 * _PREAMBLE_CHARS):
+                        continue  # a call may still follow a first sentence
                     deciding, piece, held = False, held, ""
                 answer += piece
                 result = guard.feed(piece)
@@ -472,8 +501,11 @@ class LocalModel(Model):
                     cut = "loop"
             if cut:
                 break  # leaving the loop stops llama.cpp at the next token
-        if held.strip():
-            call = parse_tool_call(held, tool_names) or repair_tool_call(held, tool_names, _required(request))
+        if held.strip() and call is None:
+            found = find_tool_call(held, tool_names)
+            call = found[1] if found else parse_tool_call(held, tool_names)
+            if call is None and could_be_tool_call(held):
+                call = repair_tool_call(held, tool_names, _required(request))
             if call is None:
                 if retry and (looks_like_tool_call(held) or could_be_tool_call(held)):
                     # No usable call and no answer for a person: ask again, for text only.

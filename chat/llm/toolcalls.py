@@ -18,7 +18,14 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-__all__ = ["ParsedToolCall", "parse_tool_call", "could_be_tool_call", "looks_like_tool_call", "repair_tool_call"]
+__all__ = [
+    "ParsedToolCall",
+    "could_be_tool_call",
+    "find_tool_call",
+    "looks_like_tool_call",
+    "parse_tool_call",
+    "repair_tool_call",
+]
 
 _FENCE = re.compile(r"^```[a-zA-Z0-9_-]*[ \t]*\n(?P<body>.*?)\n?```$", re.DOTALL)
 _TAG_OPEN, _TAG_CLOSE = "<tool_call>", "</tool_call>"
@@ -194,4 +201,52 @@ def repair_tool_call(
             needed = set((required or {}).get(call.name, ()))
             if needed <= set(json.loads(call.arguments)):
                 return call
+    return None
+
+
+def find_tool_call(text: str, tool_names: Collection[str]) -> tuple[int, ParsedToolCall] | None:
+    """The first complete call to a declared tool anywhere in ``text``, with where it starts.
+
+    Small models often write a sentence first ("Sure! Here is the call:") and the
+    call after it, bare, fenced or tagged. The start returned includes a fence
+    or ``<tool_call>`` tag around the object, so ``text[:start]`` is the prose before it.
+    """
+    for start, ch in enumerate(text):
+        if ch != "{":
+            continue
+        end = _object_end(text, start)
+        if end is None:
+            continue
+        call = parse_tool_call(text[start:end], tool_names)
+        if call is None:
+            continue
+        before = text[:start].rstrip()
+        for opener in (_TAG_OPEN, "```json", "```JSON", "```"):
+            if before.endswith(opener):
+                return len(before) - len(opener), call
+        return start, call
+    return None
+
+
+def _object_end(text: str, start: int) -> int | None:
+    """The index after the ``}`` closing the object opened at ``text[start]``, or ``None``."""
+    depth = 0
+    in_string = escaped = False
+    for i in range(start, len(text)):
+        ch = text[i]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
     return None
