@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import re
+import signal
 import statistics
 import sys
 import time
@@ -547,6 +548,8 @@ def run_variant(
 
 
 def main() -> None:
+    # A terminated eval still stops its server (the finally blocks run on SystemExit).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--variant", action="append", help="a CHATKIT_MODEL spec (default: every installed local variant)")
     parser.add_argument("--max-tokens", type=int, default=256, help="answer cap per model call (default 256)")
