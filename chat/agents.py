@@ -100,8 +100,7 @@ async def show_quick_replies(ctx: RunContextWrapper[ChatContext], question: str,
         ]
     )
     await ctx.context.stream_widget(widget, copy_text=f"{question} ({' / '.join(options)})")
-    # The model passes this on: say what the user sees, in words fit to repeat.
-    return "The buttons are on the screen now. Ask the user to pick one."
+    return "The options are shown to the user; wait for their choice."
 
 
 @function_tool
