@@ -81,7 +81,6 @@ _ANSWER_NUDGE = (
 )
 # While a turn offers tools, this much text is held back: a call often follows a first sentence.
 _PREAMBLE_CHARS = 300
-_TOOL_HINT = "If the user's last message asks for it, call the tool {name} instead of describing it."
 _FALLBACK = "Sorry, I couldn't write an answer to that. Could you rephrase it?"
 
 
@@ -294,11 +293,6 @@ class LocalModel(Model):
             specs += [Converter.convert_handoff_tool(h) for h in handoffs]
             if self.narrow_tools and model_settings.tool_choice in (None, "auto"):
                 specs = choose_tools(specs, last_user_text(request["messages"]))
-                if len(specs) == 1 and request["messages"][0].get("role") == "system":
-                    # The user's request made explicit: a 0.5B model otherwise describes the tool.
-                    fn = specs[0]["function"]
-                    head = request["messages"][0]
-                    request["messages"][0] = {**head, "content": f"{head['content']}\n\n{_TOOL_HINT.format(name=fn['name'])}"}
             if specs and model_settings.tool_choice != "none":
                 request["tools"] = specs
                 names = {s["function"]["name"] for s in specs}
