@@ -53,5 +53,5 @@ clean:
 	rm -rf $(STAMP) $(VENV) frontend/node_modules frontend/dist
 
 # The embedded model's conversation eval (>= 40 cases through /chatkit, per installed variant).
-eval: install migrate
+eval: install
 	$(PY) -m bench.eval
