@@ -10,7 +10,7 @@ STAMP := .make
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install frontend chromium migrate bench clean
+.PHONY: run test lint install frontend chromium migrate bench eval clean
 
 install: $(STAMP)/python
 
@@ -56,3 +56,7 @@ bench: install
 
 clean:
 	rm -rf $(STAMP) $(VENV) frontend/node_modules frontend/dist
+
+# The embedded model's conversation eval (>= 40 cases through /chatkit, per installed variant).
+eval: install
+	$(PY) -m bench.eval

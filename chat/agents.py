@@ -42,10 +42,10 @@ CLIENT_TOOLS = ("switch_theme",)
 
 @function_tool
 async def current_time(ctx: RunContextWrapper[ChatContext], timezone: str = "UTC") -> str:
-    """Return the current date and time in an IANA time zone such as "Europe/Paris".
+    """Get the current time and today's date and day of the week.
 
     Args:
-        timezone: the IANA time zone name; "UTC" when unsure.
+        timezone: an IANA time zone such as "Asia/Tokyo"; "UTC" when unsure.
     """
     await ctx.context.stream(ProgressUpdateEvent(icon="clock", text=f"Checking the time in {timezone}…"))
     try:
@@ -57,10 +57,10 @@ async def current_time(ctx: RunContextWrapper[ChatContext], timezone: str = "UTC
 
 @function_tool
 async def search_conversation(ctx: RunContextWrapper[ChatContext], query: str) -> str:
-    """Search the earlier messages of this conversation for a word or phrase.
+    """Search (find) a word or phrase in the earlier messages of this chat.
 
     Args:
-        query: the text to look for (case-insensitive).
+        query: the word or phrase to find.
     """
     await ctx.context.stream(ProgressUpdateEvent(icon="search", text=f"Searching this conversation for “{query}”…"))
     hits = await sync_to_async(_search_items)(ctx.context.thread.id, ctx.context.request_context.owner, query)
@@ -81,11 +81,11 @@ def _search_items(thread_id: str, owner: str, query: str, limit: int = 5) -> lis
 
 @function_tool
 async def show_quick_replies(ctx: RunContextWrapper[ChatContext], question: str, options: list[str]) -> str:
-    """Show the user a question with a few one-click answers (at most 4 short options).
+    """Offer quick-reply buttons: 2 to 4 options to pick from.
 
     Args:
-        question: the question to ask.
-        options: the answers the user can pick, each a few words.
+        question: the question the buttons answer.
+        options: 2 to 4 options, each a few words.
     """
     options = [o.strip() for o in options if o.strip()][:4]
     widget = Card(
@@ -112,7 +112,7 @@ async def show_quick_replies(ctx: RunContextWrapper[ChatContext], question: str,
 
 @function_tool
 async def switch_theme(ctx: RunContextWrapper[ChatContext], theme: str) -> str:
-    """Switch the chat page between its light and dark theme.
+    """Switch the page to the light or dark theme (mode).
 
     Args:
         theme: "light" or "dark".
@@ -129,14 +129,16 @@ def default_agent(model: Model) -> Agent[ChatContext]:
     """The default ``CHATKIT_AGENT``: the chat Agent on ``model`` with this module's tools.
 
     Instructions come from ``CHATKIT_INSTRUCTIONS``. The run stops at a client
-    tool call (``switch_theme``) so the browser can answer it.
+    tool call (``switch_theme``) so the browser can answer it, and after the
+    quick-reply widget, which is the turn's answer.
     """
     return Agent[ChatContext](
         name="Assistant",
         instructions=app_settings.CHATKIT_INSTRUCTIONS,
         model=model,
         tools=list(TOOLS),
-        tool_use_behavior=StopAtTools(stop_at_tool_names=list(CLIENT_TOOLS)),
+        # The quick-reply widget is the turn's answer: small models otherwise invent the user's pick.
+        tool_use_behavior=StopAtTools(stop_at_tool_names=[*CLIENT_TOOLS, "show_quick_replies"]),
     )
 
 

@@ -68,6 +68,12 @@ DEFAULTS: dict[str, Any] = {
     "CHATKIT_MODEL_TIMEOUT": 120.0,
     # Seconds the echo model waits before each word (imitates a slow model).
     "CHATKIT_ECHO_DELAY": 0.0,
+    # Longest answer of the embedded model, in tokens (a longer one ends with a "cut off" note).
+    "CHATKIT_LOCAL_MAX_TOKENS": 512,
+    # CPU threads of the embedded model; fewer than the cores when other work shares them.
+    "CHATKIT_LOCAL_THREADS": 2,
+    # Offer the embedded model only the tools a message is about (measured better by `make eval`).
+    "CHATKIT_LOCAL_NARROW_TOOLS": True,
     # Traces go to the OpenAI platform only when this is on.
     "CHATKIT_TRACING": False,
     # Where the embedded model's joined GGUF file is cached.

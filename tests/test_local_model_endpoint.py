@@ -40,3 +40,18 @@ async def test_local_model_runs_a_server_tool(client, local_model):
     progress = [e for e in events if e["type"] == "progress_update"]
     assert any("Checking the time" in e["text"] for e in progress), [e["type"] for e in events]
     assert assistant_text(events).strip()
+
+
+async def test_a_message_too_long_for_the_context_is_refused_before_the_model_runs(client, local_model):
+    from chat.llm import get_model
+
+    model = get_model("local")
+    text = "The quick brown fox jumps over the lazy dog. " * 450  # ~20,000 characters
+    thread_id, events = await client.new_thread(text)
+    errors = [e for e in events if e["type"] == "error"]
+    assert errors, [e["type"] for e in events]
+    assert f"limit is {model.n_ctx - model.max_tokens:,} tokens" in errors[0]["message"]
+    assert errors[0]["allow_retry"] is False
+    assert not [e for e in events if e["type"] == "thread.item.added" and e["item"]["type"] == "assistant_message"]
+    stored = [i async for i in models.Item.objects.filter(thread_id=thread_id).order_by("seq")]
+    assert [i.type for i in stored] == ["user_message"] and stored[0].text == text

@@ -102,7 +102,6 @@ async def test_retry_after_item_replaces_the_answer(client, scripted):
 
 async def test_custom_action_quick_reply_and_sync_dismiss(client, scripted):
     scripted.enqueue([function_call("show_quick_replies", {"question": "Which city?", "options": ["Lisbon", "Porto"]}, call_id="call_1")])
-    scripted.enqueue(reply("Pick one above."))
     scripted.enqueue(reply("Porto it is."))
     thread_id, events = await client.new_thread("Suggest a city")
     widgets = [e["item"] for e in events if e["type"] == "thread.item.done" and e["item"]["type"] == "widget"]
