@@ -45,15 +45,16 @@ from chatkit.types import (
     is_streaming_req,
 )
 
-from . import compat
+from . import approvals, compat
 from .actions import ActionContext, find_action
 from .agents import agent_for, build_agent
 from .conf import app_settings
 from .context import RequestContext
 from .converter import ChatConverter
-from .llm import model_error
+from .llm import model_error, model_supports_tools
 from .store import DjangoAttachmentStore, DjangoStore, save_feedback
 from .threads import title_from_text
+from .widgets.tools import template_tools
 
 logger = logging.getLogger(__name__)
 
@@ -146,26 +147,66 @@ class ChatServer(ChatKitServer[RequestContext]):
             )
         )
         model_input = await self.converter.to_agent_input(history)
-
+        spec = turn_model(input_user_message, history)
         try:
-            # A clone per turn: openai-agents checks a shared Agent's tools
-            # against every other open run, a cost that grows with the streams.
-            agent = self.agent(turn_model(input_user_message, history)).clone()
+            agent = await self.turn_agent(spec)
         except Exception as exc:  # a bad model spec, a missing key: retrying won't help
             logger.exception("No model to answer with")
             raise CustomStreamError(f"The model is not configured: {exc}", allow_retry=False) from exc
+        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
+        async for event in self._run(thread, agent, model_input, agent_context, spec):
+            yield event
+
+    async def turn_agent(self, spec: str | None) -> Agent:
+        """The Agent of one turn: a clone of :meth:`agent`'s, plus a tool per enabled widget template.
+
+        A clone per turn: openai-agents checks a shared Agent's tools against
+        every other open run, a cost that grows with the streams. The widget
+        tools are read per turn, so enabling a template in the admin reaches
+        the next turn; models that can't call tools get none.
+        """
+        agent = self.agent(spec)
+        tools = list(agent.tools)
+        if self._agent is not None or model_supports_tools(spec or app_settings.CHATKIT_MODEL):
+            names = {tool.name for tool in tools}
+            tools += [tool for tool in await template_tools() if tool.name not in names]
+        return agent.clone(tools=tools)
+
+    async def resume(
+        self, thread: ThreadMetadata, approval, approve: bool, context: RequestContext
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        """Continue a run paused for approval (:mod:`chat.approvals`) with the decision applied.
+
+        Works in any process: the run comes back from its stored ``RunState``.
+        """
+        spec = approval.model or None
+        try:
+            agent = await self.turn_agent(spec)
+            agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
+            state = await approvals.restore(agent, approval, agent_context, approve)
+        except Exception as exc:
+            logger.exception("Could not resume the paused run %s", approval.id)
+            raise CustomStreamError(f"The paused answer could not be resumed: {exc}", allow_retry=False) from exc
+        async for event in self._run(thread, agent, state, agent_context, spec):
+            yield event
+
+    async def _run(
+        self, thread: ThreadMetadata, agent: Agent, run_input, agent_context: AgentContext, spec: str | None
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        """Run ``agent`` streamed on ``run_input`` (model input, or a ``RunState`` to resume) as ChatKit events.
+
+        A run that stops for approval ends with the approval card.
+        """
         if getattr(agent.model, "is_busy", lambda: False)():
             yield ProgressUpdateEvent(icon="clock", text="Waiting for the local model: another answer is being written…")
-
-        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
         result = Runner.run_streamed(
             agent,
-            model_input,
+            run_input,
             context=agent_context,
             run_config=RunConfig(tracing_disabled=not app_settings.CHATKIT_TRACING),
         )
         events = stream_agent_response(agent_context, result)
-        rewrite = _FakeIdRewriter(self.store, thread, context)
+        rewrite = _FakeIdRewriter(self.store, thread, agent_context.request_context)
         try:
             while True:
                 # The timeout covers waiting for the model, never our own yield.
@@ -175,6 +216,10 @@ class ChatServer(ChatKitServer[RequestContext]):
                 except StopAsyncIteration:
                     break
                 yield rewrite(event)
+            if result.interruptions:
+                tools = {tool.name: tool for tool in agent.tools}
+                async for event in approvals.pause(self, thread, agent_context, result, model=spec, tools=tools):
+                    yield event
         except TimeoutError:
             result.cancel()
             raise CustomStreamError(
