@@ -197,3 +197,9 @@ class FeedbackAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# Widget templates and tool approvals live in chat/widgets/admin.py; a thread's page lists its approvals.
+from .widgets.admin import ToolApprovalInline  # noqa: E402
+
+ThreadAdmin.inlines = (*ThreadAdmin.inlines, ToolApprovalInline)
