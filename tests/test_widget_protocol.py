@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from agents import function_tool
 from agents.testing import ScriptedModel, assistant_message, function_call
 from asgiref.sync import sync_to_async
 
 from chat import models
 from chat.store import new_id
 from chat.widgets.templates import DATA_DIR, load_files
+from tests.approval_agent import SENT
 from tests.helpers import assistant_text, user_input
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -234,31 +234,9 @@ async def test_a_multi_step_tool_streams_a_workflow(client, scripted):
 # --- approvals --------------------------------------------------------------------------------
 
 
-@function_tool(needs_approval=True)
-async def send_email(to: str, subject: str) -> str:
-    """Send an email in the user's name.
-
-    Args:
-        to: the address.
-        subject: the subject line.
-    """
-    SENT.append((to, subject))
-    return f"Sent to {to}."
-
-
-SENT: list[tuple[str, str]] = []
-
-
-def approval_agent(model):
-    """A CHATKIT_AGENT whose one tool needs approval (used by these tests and the restart test)."""
-    from agents import Agent
-
-    return Agent(name="Assistant", instructions="Help.", model=model, tools=[send_email])
-
-
 @pytest.fixture
 def approval_model(settings, use_model):
-    settings.CHATKIT_AGENT = "tests.test_widget_protocol.approval_agent"
+    settings.CHATKIT_AGENT = "tests.approval_agent.approval_agent"
     SENT.clear()
     model = ScriptedModel()
     use_model(model)
