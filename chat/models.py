@@ -179,7 +179,7 @@ class WidgetTemplate(models.Model):
 
     slug = models.SlugField(
         max_length=48, unique=True,
-        help_text="The tool is named widget_<slug>; letters, digits, underscores and hyphens.",
+        help_text="The tool is named widget_ followed by this slug; letters, digits, underscores and hyphens.",
     )
     title = models.CharField(max_length=120)
     description = models.TextField(

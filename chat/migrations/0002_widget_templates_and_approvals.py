@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
             name='WidgetTemplate',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(help_text='The tool is named widget_<slug>; letters, digits, underscores and hyphens.', max_length=48, unique=True)),
+                ('slug', models.SlugField(help_text='The tool is named widget_ followed by this slug; letters, digits, underscores and hyphens.', max_length=48, unique=True)),
                 ('title', models.CharField(max_length=120)),
                 ('description', models.TextField(help_text="What the widget is for: the tool's description, read by the model to decide when to call it.")),
                 ('definition', models.JSONField(help_text='The .widget file as ChatKit Studio exports it: version, name, template (Jinja), jsonSchema.')),
