@@ -55,7 +55,7 @@ def server_env(database: Path, **overrides: str) -> dict[str, str]:
 def live_server(tmp_path: Path, *, server: str = "uvicorn", **overrides: str) -> Iterator[LiveServer]:
     """Migrate a fresh database, start ``server`` ("uvicorn", "daphne" or "runserver"), yield it.
 
-    Raises ``RuntimeError`` if the server doesn't answer within 30 seconds.
+    Raises ``RuntimeError`` if the server doesn't answer within 90 seconds (a loaded CI machine is slow to import the SDKs).
     """
     database = tmp_path / "live.sqlite3"
     env = server_env(database, **overrides)
@@ -70,7 +70,7 @@ def live_server(tmp_path: Path, *, server: str = "uvicorn", **overrides: str) ->
     process = subprocess.Popen(commands[server], cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while True:
             try:
                 httpx.get(url + "/admin/login/", timeout=1)

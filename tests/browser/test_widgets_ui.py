@@ -48,7 +48,7 @@ def widget_server(tmp_path_factory, _browser_ready):
     }
     with live_server(root, **env) as live:
         manage = [sys.executable, "manage.py"]
-        subprocess.run([*manage, "loadwidgets", "--enable", "chat/widgets/data/choice_card.widget"], cwd=PROJECT, env=live.env, check=True, capture_output=True)
+        subprocess.run([*manage, "loadwidgets", "--enable", "chat/widgets/data/choice_card.widget", "tests/widgets/theme_buttons.widget"], cwd=PROJECT, env=live.env, check=True, capture_output=True)
         subprocess.run(
             [*manage, "createsuperuser", "--noinput", "--username", "boss", "--email", "boss@example.com"],
             cwd=PROJECT, env={**live.env, "DJANGO_SUPERUSER_PASSWORD": ADMIN_PASSWORD}, check=True, capture_output=True,
@@ -118,6 +118,22 @@ def test_approve_a_tool_call_and_see_it_run(widget_server, page, artifacts):
     expect(card.get_by_role("button", name="Approve")).to_have_count(0)
     assert [json.loads(line)["to"] for line in widget_server.outbox.read_text().splitlines()] == ["ana@example.com"]
     assert page.page_errors == []
+
+
+def test_a_client_action_runs_in_the_built_in_client_without_a_request(widget_server, page):
+    script(widget_server, {"call": "widget_theme_buttons", "arguments": {"title": "Light or dark?"}}, {"say": "Pick a theme."})
+    block_chatkit_cdn(page)
+    page.goto(widget_server.url + "/")
+    page.evaluate("() => localStorage.clear()")
+    send(page, "Change the theme")
+    expect(page.get_by_test_id("message-assistant").last).to_contain_text("Pick a theme.")
+    actions: list[str] = []
+    page.on("request", lambda request: actions.append(request.post_data or "") if request.url.endswith("/chatkit") else None)
+    page.get_by_test_id("message-widget").get_by_role("button", name="Dark").click()
+    expect(page.locator("html")).to_have_class("dark")
+    page.get_by_test_id("message-widget").get_by_role("button", name="Light").click()
+    expect(page.locator("html")).not_to_have_class("dark")
+    assert not [body for body in actions if "custom_action" in body]
 
 
 def test_the_chatkit_ui_hands_client_actions_to_the_page(servers, page):
