@@ -14,6 +14,10 @@ Rules it follows (docs/architecture.md and openai-chatkit 1.6):
 * Chat Completions models give every message the id ``__fake_id__``; each
   such message gets a store id, consistently across added/updated/done.
 * Widget actions go to their handler in the registry (:mod:`chat.actions`).
+* Each turn's agent also gets a tool per enabled widget template
+  (:mod:`chat.widgets.tools`); a run that stops for a tool call's approval
+  ends with an approval card and resumes in :meth:`ChatServer.resume`
+  (:mod:`chat.approvals`).
 """
 
 from __future__ import annotations
