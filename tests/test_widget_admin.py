@@ -125,3 +125,14 @@ def test_a_thread_page_shows_its_approvals(admin_client):
     row = models.Thread.objects.get(id=thread.id)
     page = admin_client.get(reverse("admin:chat_thread_change", args=[row.pk])).content.decode()
     assert "send_email" in page and "ana@example.com" in page and "alice" in page and "Approved" in page
+
+
+def test_the_preview_may_be_framed_by_the_admin_under_a_csp(admin_client, settings):
+    pytest.importorskip("csp")
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "csp.middleware.CSPMiddleware"]
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'self'"], "frame-ancestors": ["'none'"]}}
+    [template] = load_files([DATA_DIR / "table.widget"])
+    preview = admin_client.get(reverse("admin:chat_widgettemplate_preview", args=[template.pk]))
+    assert "frame-ancestors 'self'" in preview.headers["Content-Security-Policy"]
+    page = admin_client.get(reverse("admin:chat_widgettemplate_change", args=[template.pk]))
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
