@@ -491,3 +491,8 @@ class ModerationEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+# Widget templates and tool approvals live in chat/widgets/admin.py; a thread's page lists its approvals.
+from .widgets.admin import ToolApprovalInline  # noqa: E402
+
+ThreadAdmin.inlines = (*ThreadAdmin.inlines, ToolApprovalInline)

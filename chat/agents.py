@@ -9,7 +9,8 @@ Tools (``openai-agents`` function tools; ``ctx.context`` is the ChatKit
 ``AgentContext`` so a tool can stream events into the thread):
 
 * ``current_time`` and ``search_conversation`` run on the server and report
-  progress (``progress_update``) while they work.
+  progress (``progress_update``) while they work; ``world_clock`` shows its
+  steps as a workflow (:mod:`chat.workflows`).
 * ``show_quick_replies`` draws a widget whose buttons send the
   ``chat.reply`` action back (handled in :mod:`chat.actions`).
 * ``switch_theme`` is a client tool: the run stops and the browser answers
@@ -34,6 +35,7 @@ from django.utils.module_loading import import_string
 from . import models
 from .actions import QUICK_REPLY_ACTION
 from .conf import app_settings
+from .workflows import Steps
 
 ChatContext = AgentContext  # AgentContext[RequestContext]: thread, store, request_context
 
@@ -53,6 +55,27 @@ async def current_time(ctx: RunContextWrapper[ChatContext], timezone: str = "UTC
     except (ZoneInfoNotFoundError, ValueError):
         return f"Unknown time zone {timezone!r}. Use an IANA name like 'Europe/Paris'."
     return datetime.now(zone).strftime(f"%A %d %B %Y, %H:%M ({timezone})")
+
+
+@function_tool
+async def world_clock(ctx: RunContextWrapper[ChatContext], timezones: list[str]) -> str:
+    """Return the current time in several IANA time zones at once, e.g. ["Europe/Paris", "Asia/Tokyo"].
+
+    Args:
+        timezones: the IANA time zone names (at most 6).
+    """
+    steps = Steps(ctx.context)
+    lines = []
+    for name in [t.strip() for t in timezones if t.strip()][:6]:
+        step = await steps.start(name, icon="clock")
+        try:
+            line = datetime.now(ZoneInfo(name)).strftime("%A %H:%M")
+        except (ZoneInfoNotFoundError, ValueError):
+            line = f"Unknown time zone {name!r}: use an IANA name like 'Europe/Paris'."
+        await steps.finish(step, line)
+        lines.append(f"- {name}: {line}")
+    await steps.end(f"Checked {len(lines)} time zone(s)")
+    return "\n".join(lines) or "No time zone given."
 
 
 @function_tool
@@ -122,7 +145,7 @@ async def switch_theme(ctx: RunContextWrapper[ChatContext], theme: str) -> str:
     return f"Asked the page to switch to the {theme} theme."
 
 
-TOOLS = [current_time, search_conversation, show_quick_replies, switch_theme]
+TOOLS = [current_time, world_clock, search_conversation, show_quick_replies, switch_theme]
 
 
 def default_agent(model: Model) -> Agent[ChatContext]:

@@ -244,3 +244,102 @@ class ModerationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status_from} → {self.status_to} by {self.actor_name}"
+
+
+class WidgetTemplate(models.Model):
+    """A widget the agent can show: a ChatKit Studio ``.widget`` definition managed in the admin.
+
+    Every enabled template is a tool ``widget_<slug>`` for the agent on its
+    next turn (:mod:`chat.widgets.tools`). ``version`` grows on every change
+    of the definition, description or sample; each one is kept in
+    :class:`WidgetTemplateVersion` so the admin can roll back.
+    """
+
+    slug = models.SlugField(
+        max_length=48, unique=True,
+        help_text="The tool is named widget_ followed by this slug; letters, digits, underscores and hyphens.",
+    )
+    title = models.CharField(max_length=120)
+    description = models.TextField(
+        help_text="What the widget is for: the tool's description, read by the model to decide when to call it."
+    )
+    definition = models.JSONField(
+        help_text="The .widget file as ChatKit Studio exports it: version, name, template (Jinja), jsonSchema."
+    )
+    sample_data = models.JSONField(default=dict, blank=True, help_text="Data the preview is built from; must match the schema.")
+    enabled = models.BooleanField(default=False, help_text="Offered to the agent as a tool.")
+    needs_approval = models.BooleanField(
+        default=False, help_text="The user approves each call before the widget is shown."
+    )
+    version = models.PositiveIntegerField(default=1, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.title or self.slug
+
+    @property
+    def tool_name(self) -> str:
+        """``widget_<slug>`` with hyphens as underscores (tool names allow ``[A-Za-z0-9_-]``)."""
+        return "widget_" + self.slug.replace("-", "_")
+
+
+class WidgetTemplateVersion(models.Model):
+    """One saved state of a :class:`WidgetTemplate` (the newest one equals the template)."""
+
+    template = models.ForeignKey(WidgetTemplate, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=120)
+    description = models.TextField()
+    definition = models.JSONField()
+    sample_data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=150, blank=True, default="", help_text="Who saved it (admin user or command).")
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [models.UniqueConstraint(fields=["template", "version"], name="chat_widget_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.template.slug} v{self.version}"
+
+
+class ApprovalStatus(models.TextChoices):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+class ToolApproval(models.Model):
+    """A run paused for a person's approval of its tool calls (docs/architecture.md, "Approvals").
+
+    ``state`` is the Agents SDK's ``RunState.to_json()``: the run resumes
+    from it in any process, after any restart. The status moves once, from
+    pending to approved or denied (a conditional update, so a second click or
+    a second process can't decide it again).
+    """
+
+    objects = OwnedQuerySet.as_manager()
+
+    id = models.CharField(max_length=64, primary_key=True)
+    thread = models.ForeignKey(
+        Thread, to_field="id", db_column="thread_id", on_delete=models.CASCADE, related_name="approvals"
+    )
+    owner = models.CharField(max_length=80, db_index=True)
+    item_id = models.CharField(max_length=64, help_text="The approval card (a widget item) in the thread.")
+    calls = models.JSONField(help_text='The paused tool calls: [{"call_id", "name", "arguments"}].')
+    state = models.JSONField(help_text="The paused run: the Agents SDK's RunState JSON.")
+    model = models.CharField(max_length=200, blank=True, default="", help_text="The model spec of the paused turn.")
+    status = models.CharField(max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.CharField(max_length=150, blank=True, default="", help_text="The owner who decided.")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        names = ", ".join(call.get("name", "?") for call in self.calls or [])
+        return f"{names} ({self.status})"

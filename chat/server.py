@@ -23,6 +23,10 @@ Rules it follows (docs/architecture.md and openai-chatkit 1.6):
   (:meth:`ChatServer.save_progress`), and when the turn stops early (model
   timeout or error, cancel, shutdown) what was streamed is saved, marked
   cut off (:func:`chat.threads.cut_off`). A thread deleted meanwhile ends the turn quietly.
+* Each turn's agent also gets a tool per enabled widget template
+  (:mod:`chat.widgets.tools`); a run that stops for a tool call's approval
+  ends with an approval card and resumes in :meth:`ChatServer.resume`
+  (:mod:`chat.approvals`).
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ from chatkit.types import (
     is_streaming_req,
 )
 
-from . import compat
+from . import approvals, compat
 from .actions import ActionContext, find_action
 from .agents import agent_for, build_agent
 from .attachments import DjangoAttachmentStore, accepts_images
@@ -67,10 +71,11 @@ from .conf import app_settings
 from .context import RequestContext
 from .converter import ChatConverter
 from .cutoff import capped, mark_cut_off, output_cap
-from .llm import model_error
+from .llm import model_error, model_supports_tools
 from .store import DjangoStore, save_feedback
 from .threads import cut_off, has_text, title_from_text
 from .tool_log import ToolCallRecorder
+from .widgets.tools import template_tools
 
 logger = logging.getLogger(__name__)
 
@@ -184,23 +189,69 @@ class ChatServer(ChatKitServer[RequestContext]):
                 ).data
             )
         )
+        spec = turn_model(input_user_message, history)
         try:
-            # A clone per turn: openai-agents checks a shared Agent's tools
-            # against every other open run, a cost that grows with the streams.
-            agent = capped(self.agent(turn_model(input_user_message, history)).clone())
+            agent = await self.turn_agent(spec)
         except Exception as exc:  # a bad model spec, a missing key: retrying won't help
             logger.exception("No model to answer with")
             raise CustomStreamError(f"The model is not configured: {exc}", allow_retry=False) from exc
         converter = self.converter if accepts_images(agent.model) else self.text_converter
         model_input = await converter.to_agent_input(history)
+        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
+        async for event in self._run(thread, agent, model_input, agent_context, spec):
+            yield event
+
+    async def turn_agent(self, spec: str | None) -> Agent:
+        """The Agent of one turn: a clone of :meth:`agent`'s, capped, plus a tool per enabled widget template.
+
+        A clone per turn: openai-agents checks a shared Agent's tools against
+        every other open run, a cost that grows with the streams. The widget
+        tools are read per turn, so enabling a template in the admin reaches
+        the next turn; models that can't call tools get none. The output cap
+        (:mod:`chat.cutoff`) applies to every turn.
+        """
+        agent = self.agent(spec)
+        tools = list(agent.tools)
+        if self._agent is not None or model_supports_tools(spec or app_settings.CHATKIT_MODEL):
+            names = {tool.name for tool in tools}
+            tools += [tool for tool in await template_tools() if tool.name not in names]
+        return capped(agent.clone(tools=tools))
+
+    async def resume(
+        self, thread: ThreadMetadata, approval, approve: bool, context: RequestContext
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        """Continue a run paused for approval (:mod:`chat.approvals`) with the decision applied.
+
+        Works in any process: the run comes back from its stored ``RunState``.
+        """
+        spec = approval.model or None
+        try:
+            agent = await self.turn_agent(spec)
+            agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
+            state = await approvals.restore(agent, approval, agent_context, approve)
+        except Exception as exc:
+            logger.exception("Could not resume the paused run %s", approval.id)
+            raise CustomStreamError(f"The paused answer could not be resumed: {exc}", allow_retry=False) from exc
+        async for event in self._run(thread, agent, state, agent_context, spec):
+            yield event
+
+    async def _run(
+        self, thread: ThreadMetadata, agent: Agent, run_input, agent_context: AgentContext, spec: str | None
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        """Run ``agent`` streamed on ``run_input`` (model input, or a ``RunState`` to resume) as ChatKit events.
+
+        Tracks the answer being streamed for heartbeats and cut-off saves
+        (:mod:`chat.turns`), records server tool calls (:mod:`chat.tool_log`),
+        marks an answer the output cap cut (:mod:`chat.cutoff`), and ends a run
+        that stops for approval with the approval card (:mod:`chat.approvals`).
+        """
+        context = agent_context.request_context
         if getattr(agent.model, "is_busy", lambda: False)():
             yield ProgressUpdateEvent(icon="clock", text="Waiting for the local model: another answer is being written…")
-
-        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
         tool_calls = ToolCallRecorder(thread.id, context.owner)  # the SDK keeps no item for them
         result = Runner.run_streamed(
             agent,
-            model_input,
+            run_input,
             context=agent_context,
             run_config=RunConfig(tracing_disabled=not app_settings.CHATKIT_TRACING),
             hooks=tool_calls,
@@ -220,6 +271,10 @@ class ChatServer(ChatKitServer[RequestContext]):
                 yield event
                 if context.turn.gone:  # deleted meanwhile: stop the model, write nothing more
                     return
+            if result.interruptions:
+                tools = {tool.name: tool for tool in agent.tools}
+                async for event in approvals.pause(self, thread, agent_context, result, model=spec, tools=tools):
+                    yield event
         except TimeoutError:
             result.cancel()
             await self.save_cut_off(thread.id, context)

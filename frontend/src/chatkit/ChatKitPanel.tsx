@@ -60,6 +60,8 @@ export function ChatKitPanel({ config }: { config: PageConfig }) {
     },
     onClientTool: ({ name, params }) => runClientTool(name, params),
     onEffect: ({ name, data }) => runClientEffect(name, data ?? {}),
+    // Widget actions with handler "client" (the built-in client does the same in useConversation).
+    widgets: { onAction: async (action) => runClientEffect(action.type, action.payload ?? {}) },
     onThreadChange: ({ threadId }) => {
       shownThread.current = threadId;
       useThreadStore.getState().setThreadId(threadId, "replace");
