@@ -105,10 +105,14 @@ class ThreadAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     ordering = ("-updated_at", "-seq")  # last activity first; seq keeps ties in a fixed order
     list_per_page = 50
-    readonly_fields = ("id", "owner_display", "created_at", "updated_at", "links", "moderation_record", "conversation", "stored_json")
+    readonly_fields = (
+        "id", "owner_display", "created_at", "updated_at", "links", "moderation_record", "approvals", "conversation",
+        "stored_json",
+    )
     fieldsets = (
         (None, {"fields": ("id", "title", "owner_display", "created_at", "updated_at", "links")}),
         ("Moderation", {"fields": ("status", "moderation_reason", "moderation_record")}),
+        ("Tool approvals", {"fields": ("approvals",)}),
         ("Conversation", {"fields": ("conversation",)}),
         ("Stored ChatKit JSON", {"fields": ("stored_json",), "classes": ("collapse",)}),
     )
@@ -146,6 +150,30 @@ class ThreadAdmin(admin.ModelAdmin):
             changelist("item", thread=obj.id), changelist("attachment", thread=obj.id),
             changelist("feedback", thread=obj.id), changelist("servertoolcall", thread=obj.id),
             changelist("thread", owner=obj.owner),
+        )
+
+    @admin.display(description="approvals")
+    def approvals(self, obj):
+        """The thread's tool approvals (chat/approvals.py): what was asked, who decided and when; one query.
+
+        Read-only text, not an inline: an inline would add a formset every save of the
+        moderation form must carry.
+        """
+        rows = list(obj.approvals.order_by("created_at")[:50])
+        if not rows:
+            return "—"
+        return format_html_join(
+            "",
+            "<div>{} · <code>{}</code> · {}{}</div>",
+            (
+                (
+                    a.created_at.strftime("%Y-%m-%d %H:%M"),
+                    ", ".join(f"{c.get('name')}({c.get('arguments')})" for c in a.calls or []),
+                    a.get_status_display(),
+                    f" by {a.decided_by} at {a.decided_at:%Y-%m-%d %H:%M}" if a.decided_at else (f" by {a.decided_by}" if a.decided_by else ""),
+                )
+                for a in rows
+            ),
         )
 
     @admin.display(description="record")
@@ -492,7 +520,5 @@ class ModerationEventAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-# Widget templates and tool approvals live in chat/widgets/admin.py; a thread's page lists its approvals.
-from .widgets.admin import ToolApprovalInline  # noqa: E402
-
-ThreadAdmin.inlines = (*ThreadAdmin.inlines, ToolApprovalInline)
+# Widget templates and tool approvals have their own admin (registered on import).
+from .widgets import admin as widgets_admin  # noqa: E402, F401

@@ -20,6 +20,7 @@ from chat import models
 from chat.store import DjangoStore, new_id
 from chat.transcript import render_markdown
 from tests.factories import make_context, make_thread
+from tests.helpers import user_input
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,8 +33,10 @@ def thread_page(admin_client, thread_id: str, **query) -> str:
 async def test_server_tool_calls_and_widgets_are_recorded_and_drawn(client, scripted, admin_client):
     scripted.enqueue([function_call("current_time", {"timezone": "UTC"}, call_id="call_time")])
     scripted.enqueue([function_call("show_quick_replies", {"question": "Which city?", "options": ["Lisbon", "Porto"]}, call_id="call_qr")])
-    scripted.enqueue([assistant_message("It is **noon**; pick a city.", item_id=new_id("message"))])
+    # The quick-reply widget ends the turn (StopAtTools, chat/agents.py): the next answer is the choice's.
     thread_id, _ = await client.new_thread("What time is it?")
+    scripted.enqueue([assistant_message("It is **noon**; pick a city.", item_id=new_id("message"))])
+    await client.stream("threads.add_user_message", thread_id=thread_id, input=user_input("Which time again?"))
 
     calls = await sync_to_async(list)(models.ServerToolCall.objects.filter(thread_id=thread_id).order_by("seq"))
     assert [(c.call_id, c.name) for c in calls] == [("call_time", "current_time"), ("call_qr", "show_quick_replies")]

@@ -21,6 +21,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from chatkit.store import NotFoundError
 from django.core.management.base import BaseCommand, CommandError
 
+from chat import turns
 from chat.context import RequestContext
 from chat.protocol import BadRequest, check_request, parse_request
 from chat.server import get_server
@@ -80,7 +81,14 @@ class Command(BaseCommand):
 
     async def _stream(self, request, context: RequestContext, thread_id: str | None) -> str | None:
         """Print one answer as it streams; return the thread's id."""
-        result = await get_server().process_request(request, context)
+        server = get_server()
+        result = await server.process_request(request, context)
+        # Hold the turn's claim on the thread while it streams, as the view does (chat/turns.py).
+        async with turns.running(context, server.save_progress):
+            return await self._print(result, thread_id)
+
+    async def _print(self, result, thread_id: str | None) -> str | None:
+        """Write the stream's answer and notes as they come; return the thread's id."""
         wrote = False
         async for frame in result:
             for chunk in frame.decode().split("\n\n"):
