@@ -14,6 +14,7 @@ from django.urls import reverse
 from chat import models, transfer
 from chat.moderation import set_status
 from chat.store import new_id
+from tests.helpers import user_input
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,8 +23,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 async def rich_thread(client, scripted):
     """A thread with a tool call, a widget, an answer, feedback and a moderation record."""
     scripted.enqueue([function_call("show_quick_replies", {"question": "Which?", "options": ["A", "B"]}, call_id="c1")])
+    thread_id, _ = await client.new_thread("Help me choose")  # the quick replies end this turn
     scripted.enqueue([assistant_message("Pick **one**.", item_id=new_id("message"))])
-    thread_id, _ = await client.new_thread("Help me choose")
+    await client.stream("threads.add_user_message", thread_id=thread_id, input=user_input("Which one?"))
     answer = await models.Item.objects.filter(thread_id=thread_id, type="assistant_message").afirst()
     await client.json("items.feedback", thread_id=thread_id, item_ids=[answer.id], kind="negative")
     await sync_to_async(set_status)([thread_id], "locked", "Under review", actor_name="admin")
@@ -39,7 +41,7 @@ def export(thread_id: str) -> dict:
 async def test_export_then_import_gives_back_an_identical_thread(rich_thread, tmp_path):
     before = await sync_to_async(export)(rich_thread)
     thread = before["threads"][0]
-    assert [i["type"] for i in thread["items"]] == ["user_message", "widget", "assistant_message"]
+    assert [i["type"] for i in thread["items"]] == ["user_message", "widget", "user_message", "assistant_message"]
     assert thread["tool_calls"][0]["name"] == "show_quick_replies" and thread["feedback"][0]["kind"] == "negative"
     assert thread["moderation"][0]["reason"] == "Under review"
 
@@ -58,7 +60,7 @@ async def test_an_imported_thread_works_in_the_app(rich_thread, client, tmp_path
     await sync_to_async(transfer.import_threads)(document)
     loaded = await client.json("threads.get_by_id", thread_id=rich_thread)  # same client = same owner
     assert loaded["status"] == {"type": "locked", "reason": "Under review"} and owner.startswith("anon:")
-    assert [i["type"] for i in loaded["items"]["data"]] == ["user_message", "widget", "assistant_message"]
+    assert [i["type"] for i in loaded["items"]["data"]] == ["user_message", "widget", "user_message", "assistant_message"]
 
 
 @pytest.mark.parametrize(
