@@ -42,9 +42,10 @@ async def test_local_model_runs_a_server_tool(client, local_model):
     assert assistant_text(events).strip()
 
 
-async def test_a_message_too_long_for_the_context_is_refused_before_the_model_runs(client, local_model):
+async def test_a_message_too_long_for_the_context_is_refused_before_the_model_runs(client, local_model, settings):
     from chat.llm import get_model
 
+    settings.CHATKIT_MAX_MESSAGE_CHARS = 50_000  # within the request bounds: the model's context is the limit here
     model = get_model("local")
     text = "The quick brown fox jumps over the lazy dog. " * 450  # ~20,000 characters
     thread_id, events = await client.new_thread(text)
