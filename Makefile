@@ -47,9 +47,10 @@ run: install frontend migrate
 test: install frontend chromium lint
 	$(PY) -m pytest
 
-# Lint: ruff on the Python code (the frontend's ESLint runs under pytest with vitest).
+# Lint: ruff (rules and formatting) on the Python code (the frontend's ESLint runs under pytest with vitest).
 lint: install
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 bench: install
 	$(PY) -m bench

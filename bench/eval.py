@@ -104,7 +104,9 @@ CASES: list[Case] = [
     Case("dark-mode-meaning", "chat", _say("In one sentence, what is dark mode in an app?"), fact=r"dark"),
     # multi-turn memory
     Case("memory-name", "memory", _say("Hi! My name is Ana.", "What is my name?"), fact=r"\bAna\b"),
-    Case("memory-colour", "memory", _say("My favourite colour is green.", "Which colour do I like best?"), fact=r"green"),
+    Case(
+        "memory-colour", "memory", _say("My favourite colour is green.", "Which colour do I like best?"), fact=r"green"
+    ),
     Case("memory-city", "memory", _say("I live in Porto.", "Which city do I live in?"), fact=r"Porto"),
     Case("memory-dog", "memory", _say("My dog is called Rex.", "What is my dog's name?"), fact=r"\bRex\b"),
     Case("memory-age", "memory", _say("I am 34 years old.", "How old am I?"), fact=r"\b34\b"),
@@ -116,8 +118,20 @@ CASES: list[Case] = [
     ),
     # current_time: several wordings, fresh threads and threads with history
     Case("time-now", "tool:current_time", _say("What time is it?"), tool="current_time", fact=r"\d{1,2}:\d{2}"),
-    Case("time-tokyo", "tool:current_time", _say("What's the time in Tokyo right now?"), tool="current_time", fact=r"\d{1,2}:\d{2}"),
-    Case("time-paris", "tool:current_time", _say("Tell me the current time in Europe/Paris."), tool="current_time", fact=r"\d{1,2}:\d{2}"),
+    Case(
+        "time-tokyo",
+        "tool:current_time",
+        _say("What's the time in Tokyo right now?"),
+        tool="current_time",
+        fact=r"\d{1,2}:\d{2}",
+    ),
+    Case(
+        "time-paris",
+        "tool:current_time",
+        _say("Tell me the current time in Europe/Paris."),
+        tool="current_time",
+        fact=r"\d{1,2}:\d{2}",
+    ),
     Case("time-date", "tool:current_time", _say("What is today's date?"), tool="current_time", fact=r"20\d\d|\d{1,2}"),
     Case(
         "time-weekday-history",
@@ -164,15 +178,37 @@ CASES: list[Case] = [
     Case(
         "search-earlier",
         "tool:search_conversation",
-        _say("The meeting code is 4417.", "What is the capital of Italy?", "Search the conversation for 'meeting code'."),
+        _say(
+            "The meeting code is 4417.", "What is the capital of Italy?", "Search the conversation for 'meeting code'."
+        ),
         tool="search_conversation",
         fact=r"4417",
     ),
     # show_quick_replies
-    Case("quick-trip", "tool:show_quick_replies", _say("Show me quick reply buttons to choose a trip destination."), tool="show_quick_replies"),
-    Case("quick-plan", "tool:show_quick_replies", _say("Give me some quick reply options for planning a trip."), tool="show_quick_replies"),
-    Case("quick-pizza", "tool:show_quick_replies", _say("Ask me to pick a pizza topping, with buttons."), tool="show_quick_replies"),
-    Case("quick-drink", "tool:show_quick_replies", _say("Let me choose between tea and coffee with quick replies."), tool="show_quick_replies"),
+    Case(
+        "quick-trip",
+        "tool:show_quick_replies",
+        _say("Show me quick reply buttons to choose a trip destination."),
+        tool="show_quick_replies",
+    ),
+    Case(
+        "quick-plan",
+        "tool:show_quick_replies",
+        _say("Give me some quick reply options for planning a trip."),
+        tool="show_quick_replies",
+    ),
+    Case(
+        "quick-pizza",
+        "tool:show_quick_replies",
+        _say("Ask me to pick a pizza topping, with buttons."),
+        tool="show_quick_replies",
+    ),
+    Case(
+        "quick-drink",
+        "tool:show_quick_replies",
+        _say("Let me choose between tea and coffee with quick replies."),
+        tool="show_quick_replies",
+    ),
     Case(
         "quick-history",
         "tool:show_quick_replies",
@@ -199,7 +235,11 @@ CASES: list[Case] = [
     Case(
         "click-then-ask",
         "widget",
-        [("say", "Show me quick reply buttons to choose a trip destination."), ("click",), ("say", "Which destination did I pick?")],
+        [
+            ("say", "Show me quick reply buttons to choose a trip destination."),
+            ("click",),
+            ("say", "Which destination did I pick?"),
+        ],
         fact="{clicked}",
     ),
     Case(
@@ -279,7 +319,9 @@ class Player:
         client.cookies.set("csrftoken", CSRF)
         return client
 
-    def _stream(self, client: httpx.Client, kind: str, params: dict, stop_after: int | None = None) -> tuple[Turn, list[dict]]:
+    def _stream(
+        self, client: httpx.Client, kind: str, params: dict, stop_after: int | None = None
+    ) -> tuple[Turn, list[dict]]:
         turn = Turn(kind=kind)
         events: list[dict] = []
         body = json.dumps({"type": kind, "params": params})
@@ -323,7 +365,11 @@ class Player:
         with self._client() as client:
             for step in case.steps:
                 if step[0] in ("say", "stop"):
-                    content = {"content": [{"type": "input_text", "text": step[1]}], "attachments": [], "inference_options": {}}
+                    content = {
+                        "content": [{"type": "input_text", "text": step[1]}],
+                        "attachments": [],
+                        "inference_options": {},
+                    }
                     stop_after = 3 if step[0] == "stop" else None
                     if thread_id is None:
                         turn, events = self._stream(client, "threads.create", {"input": content}, stop_after)
@@ -349,7 +395,9 @@ class Player:
                 turns.append(turn)
                 # A client tool call: the page runs it and sends its output back, as the browser does.
                 if "switch_theme" in turn.tools and thread_id:
-                    follow, _ = self._stream(client, "threads.add_client_tool_output", {"thread_id": thread_id, "result": {"ok": True}})
+                    follow, _ = self._stream(
+                        client, "threads.add_client_tool_output", {"thread_id": thread_id, "result": {"ok": True}}
+                    )
                     turn.text = "\n".join(t for t in (turn.text, follow.text) if t)
                     turn.error = turn.error or follow.error
                     turn.seconds += follow.seconds
@@ -405,7 +453,9 @@ def looped(text: str) -> bool:
     return repeats(text) or "started repeating itself" in text[-80:]
 
 
-def score(case: Case, answers: list[dict], ttft: float | None, seconds: float, max_tokens: int, weekday: str) -> dict[str, Any]:
+def score(
+    case: Case, answers: list[dict], ttft: float | None, seconds: float, max_tokens: int, weekday: str
+) -> dict[str, Any]:
     """Score one played case from its answers (``{"kind", "text", "tools", "error"}`` per step)."""
     last = answers[-1]
     texts = [a["text"] for a in answers]
@@ -462,9 +512,17 @@ def summarise(rows: list[dict]) -> dict[str, Any]:
 
 
 def markdown(label: str, variant: str, rows: list[dict], summary: dict, meta: dict) -> str:
-    out = [f"### `{variant}` ({label})", "", f"{meta['command']} — {meta['when']}, {meta['machine']}, max {meta['max_tokens']} tokens per answer, {meta.get('threads', 2)} model thread(s), {_load(meta)}{meta['total_seconds']:.0f} s in all.", ""]
+    out = [
+        f"### `{variant}` ({label})",
+        "",
+        f"{meta['command']} — {meta['when']}, {meta['machine']}, max {meta['max_tokens']} tokens per answer, {meta.get('threads', 2)} model thread(s), {_load(meta)}{meta['total_seconds']:.0f} s in all.",
+        "",
+    ]
     out += ["| metric | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in summary.items()] + [""]
-    out += ["| case | category | tool (expected → ran) | leak | loop | fact | TTFT s | turn s | pass |", "|---|---|---|---|---|---|---|---|---|"]
+    out += [
+        "| case | category | tool (expected → ran) | leak | loop | fact | TTFT s | turn s | pass |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     mark = {True: "ok", False: "**FAIL**"}
     for r in rows:
         ran = ",".join(r["tools"]) or "—"
@@ -530,7 +588,10 @@ def run_variant(
             row = score(case, answers, turns[-1].ttft, turns[-1].seconds, max_tokens, weekday)
             rows.append(row)
             flag = "PASS" if row["pass"] else "fail"
-            print(f"  {flag} {case.name:22} tools={row['tools']} {row['seconds']:.1f}s  {turns[-1].text[:90]!r}", flush=True)
+            print(
+                f"  {flag} {case.name:22} tools={row['tools']} {row['seconds']:.1f}s  {turns[-1].text[:90]!r}",
+                flush=True,
+            )
     finally:
         server.stop()
     meta = {
@@ -551,14 +612,18 @@ def main() -> None:
     # A terminated eval still stops its server (the finally blocks run on SystemExit).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--variant", action="append", help="a CHATKIT_MODEL spec (default: every installed local variant)")
+    parser.add_argument(
+        "--variant", action="append", help="a CHATKIT_MODEL spec (default: every installed local variant)"
+    )
     parser.add_argument("--max-tokens", type=int, default=256, help="answer cap per model call (default 256)")
     parser.add_argument("--label", default="latest", help="results go to bench/results/eval-<label>-<variant>.*")
     parser.add_argument("--only", action="append", help="run only the named cases")
     parser.add_argument("--rescore", type=Path, nargs="+", help="score saved results JSON again (no model run)")
     parser.add_argument("--timeout", type=float, default=180.0)
     parser.add_argument(
-        "--threads", type=int, default=1,
+        "--threads",
+        type=int,
+        default=1,
         help="the model's CPU threads (default 1: on 2 shared cores, 2 threads collapse under others' load)",
     )
     args = parser.parse_args()
@@ -573,7 +638,9 @@ def main() -> None:
         rows, meta = run_variant(variant, cases, args.max_tokens, args.label, args.timeout, args.threads)
         summary = summarise(rows)
         stem = RESULTS / f"eval-{args.label}-{variant.replace(':', '-')}"
-        stem.with_suffix(".json").write_text(json.dumps({"meta": meta, "summary": summary, "cases": rows}, indent=2, ensure_ascii=False))
+        stem.with_suffix(".json").write_text(
+            json.dumps({"meta": meta, "summary": summary, "cases": rows}, indent=2, ensure_ascii=False)
+        )
         table = markdown(args.label, variant, rows, summary, meta)
         stem.with_suffix(".md").write_text(table)
         print(table, flush=True)

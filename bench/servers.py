@@ -106,14 +106,37 @@ class Server:
         if self.kind == "django-daphne":
             cmd = [str(VENV_BIN / "daphne"), "-b", HOST, "-p", str(self.port), self.app]
         elif self.kind == "django-uvicorn":
-            cmd = [str(VENV_BIN / "uvicorn"), self.app, "--host", HOST, "--port", str(self.port),
-                   "--no-access-log", "--lifespan", "off", "--log-level", "warning"]
+            cmd = [
+                str(VENV_BIN / "uvicorn"),
+                self.app,
+                "--host",
+                HOST,
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "--lifespan",
+                "off",
+                "--log-level",
+                "warning",
+            ]
         elif self.kind.startswith("fastapi"):
-            env.update(BENCH_APP="fastapi", BENCH_STORE=self.kind.split("-")[1],
-                       BENCH_STOCK="1" if self.stock else "0",
-                       BENCH_SQLITE_PATH=os.path.join(self.tmp.name, "aio.sqlite3"))
-            cmd = [str(VENV_BIN / "uvicorn"), "bench.apps:fastapi_application", "--host", HOST,
-                   "--port", str(self.port), "--no-access-log", "--log-level", "warning"]
+            env.update(
+                BENCH_APP="fastapi",
+                BENCH_STORE=self.kind.split("-")[1],
+                BENCH_STOCK="1" if self.stock else "0",
+                BENCH_SQLITE_PATH=os.path.join(self.tmp.name, "aio.sqlite3"),
+            )
+            cmd = [
+                str(VENV_BIN / "uvicorn"),
+                "bench.apps:fastapi_application",
+                "--host",
+                HOST,
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ]
         elif self.kind == "null":
             cmd = [sys.executable, "-m", "bench.nullserver", str(self.port)]
         else:

@@ -33,8 +33,9 @@ from . import models, transfer
 from .moderation import set_status
 from .transcript import summarize, transcript_page
 
+
 def owner_label(obj) -> str:
-    """"alice" for a user's row, "anonymous (ab12…)" for a visitor's, the key itself otherwise ("cli:bob")."""
+    """ "alice" for a user's row, "anonymous (ab12…)" for a visitor's, the key itself otherwise ("cli:bob")."""
     if getattr(obj, "user_id", None) and getattr(obj, "user", None):
         return obj.user.get_username()
     kind, _, token = obj.owner.partition(":")
@@ -44,7 +45,9 @@ def owner_label(obj) -> str:
 
 
 def pretty_json(data) -> str:
-    return format_html("<pre style='white-space:pre-wrap;max-width:70em'>{}</pre>", json.dumps(data, indent=2, ensure_ascii=False))
+    return format_html(
+        "<pre style='white-space:pre-wrap;max-width:70em'>{}</pre>", json.dumps(data, indent=2, ensure_ascii=False)
+    )
 
 
 def attachment_file_link(obj) -> str:
@@ -90,7 +93,11 @@ class ThreadForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         status = cleaned.get("status")
-        if "status" in self.changed_data and status != models.ThreadStatus.ACTIVE and not cleaned.get("moderation_reason", "").strip():
+        if (
+            "status" in self.changed_data
+            and status != models.ThreadStatus.ACTIVE
+            and not cleaned.get("moderation_reason", "").strip()
+        ):
             self.add_error("moderation_reason", "Give a reason: the thread's owner will see it.")
         return cleaned
 
@@ -106,7 +113,14 @@ class ThreadAdmin(admin.ModelAdmin):
     ordering = ("-updated_at", "-seq")  # last activity first; seq keeps ties in a fixed order
     list_per_page = 50
     readonly_fields = (
-        "id", "owner_display", "created_at", "updated_at", "links", "moderation_record", "approvals", "conversation",
+        "id",
+        "owner_display",
+        "created_at",
+        "updated_at",
+        "links",
+        "moderation_record",
+        "approvals",
+        "conversation",
         "stored_json",
     )
     fieldsets = (
@@ -121,8 +135,11 @@ class ThreadAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         # A correlated count: computed for the shown rows only, and dropped from the pager's COUNT(*).
         items = (
-            models.Item.objects.filter(thread_id=OuterRef("id")).order_by()
-            .values("thread_id").annotate(n=Count("seq")).values("n")
+            models.Item.objects.filter(thread_id=OuterRef("id"))
+            .order_by()
+            .values("thread_id")
+            .annotate(n=Count("seq"))
+            .values("n")
         )
         return super().get_queryset(request).annotate(item_count=Subquery(items))
 
@@ -133,7 +150,9 @@ class ThreadAdmin(admin.ModelAdmin):
     @admin.display(description="owner", ordering="owner")
     def owner_display(self, obj):
         url = reverse("admin:chat_thread_changelist") + "?" + urlencode({"owner": obj.owner})
-        return format_html('<a href="{}" title="{} · all of this owner\'s threads">{}</a>', url, obj.owner, owner_label(obj))
+        return format_html(
+            '<a href="{}" title="{} · all of this owner\'s threads">{}</a>', url, obj.owner, owner_label(obj)
+        )
 
     @admin.display(description="items", ordering="item_count")
     def item_count(self, obj):
@@ -147,8 +166,10 @@ class ThreadAdmin(admin.ModelAdmin):
         return format_html(
             '<a href="{}">items</a> · <a href="{}">attachments</a> · <a href="{}">feedback</a> · '
             '<a href="{}">server tool calls</a> · <a href="{}">other threads of this owner</a>',
-            changelist("item", thread=obj.id), changelist("attachment", thread=obj.id),
-            changelist("feedback", thread=obj.id), changelist("servertoolcall", thread=obj.id),
+            changelist("item", thread=obj.id),
+            changelist("attachment", thread=obj.id),
+            changelist("feedback", thread=obj.id),
+            changelist("servertoolcall", thread=obj.id),
             changelist("thread", owner=obj.owner),
         )
 
@@ -170,7 +191,9 @@ class ThreadAdmin(admin.ModelAdmin):
                     a.created_at.strftime("%Y-%m-%d %H:%M"),
                     ", ".join(f"{c.get('name')}({c.get('arguments')})" for c in a.calls or []),
                     a.get_status_display(),
-                    f" by {a.decided_by} at {a.decided_at:%Y-%m-%d %H:%M}" if a.decided_at else (f" by {a.decided_by}" if a.decided_by else ""),
+                    f" by {a.decided_by} at {a.decided_at:%Y-%m-%d %H:%M}"
+                    if a.decided_at
+                    else (f" by {a.decided_by}" if a.decided_by else ""),
                 )
                 for a in rows
             ),
@@ -328,7 +351,16 @@ class AttachmentAdmin(admin.ModelAdmin):
     list_select_related = ("thread",)
     search_fields = ("id", "name", "thread__id")
     readonly_fields = (
-        "id", "owner", "thread", "name", "mime_type", "size_label", "created_at", "preview", "download_link", "stored_json",
+        "id",
+        "owner",
+        "thread",
+        "name",
+        "mime_type",
+        "size_label",
+        "created_at",
+        "preview",
+        "download_link",
+        "stored_json",
     )
     exclude = ("data", "file", "size")
 
@@ -365,7 +397,12 @@ class AttachmentAdmin(admin.ModelAdmin):
         from .attachments import file_response
 
         row = models.Attachment.objects.filter(pk=pk).first()
-        if row is None or not row.file or not self.has_view_permission(request, row) or disposition not in ("download", "preview"):
+        if (
+            row is None
+            or not row.file
+            or not self.has_view_permission(request, row)
+            or disposition not in ("download", "preview")
+        ):
             raise Http404("No such attachment file")
         inline = disposition == "preview" and row.mime_type.startswith("image/")
         return file_response(row, inline=inline)
@@ -395,7 +432,9 @@ class FeedbackAdmin(admin.ModelAdmin):
     def answer(self, obj):
         if obj.answer_text is None:
             return "(deleted)"
-        return format_html('<a href="{}">{}</a>', thread_url(obj.thread.seq, obj.item_id), Truncator(obj.answer_text).chars(120))
+        return format_html(
+            '<a href="{}">{}</a>', thread_url(obj.thread.seq, obj.item_id), Truncator(obj.answer_text).chars(120)
+        )
 
     def has_add_permission(self, request):
         return False
@@ -415,20 +454,25 @@ class FeedbackAdmin(admin.ModelAdmin):
         counts = {
             (row["day"], row["kind"]): row["n"]
             for row in models.Feedback.objects.filter(created_at__date__gte=first)
-            .annotate(day=TruncDate("created_at")).values("day", "kind").annotate(n=Count("id")).order_by()
+            .annotate(day=TruncDate("created_at"))
+            .values("day", "kind")
+            .annotate(n=Count("id"))
+            .order_by()
         }
         changelist = reverse("admin:chat_feedback_changelist")
         series = []
         for n in range(days):
             day = first + timedelta(days=n)
             query = {"created_at__gte": day.isoformat(), "created_at__lt": (day + timedelta(days=1)).isoformat()}
-            series.append({
-                "day": day,
-                "positive": counts.get((day, "positive"), 0),
-                "negative": counts.get((day, "negative"), 0),
-                "positive_url": changelist + "?" + urlencode({**query, "kind__exact": "positive"}),
-                "negative_url": changelist + "?" + urlencode({**query, "kind__exact": "negative"}),
-            })
+            series.append(
+                {
+                    "day": day,
+                    "positive": counts.get((day, "positive"), 0),
+                    "negative": counts.get((day, "negative"), 0),
+                    "positive_url": changelist + "?" + urlencode({**query, "kind__exact": "positive"}),
+                    "negative_url": changelist + "?" + urlencode({**query, "kind__exact": "negative"}),
+                }
+            )
         recent = list(self.get_queryset(request).select_related("thread").order_by("-created_at")[:20])
         context = {
             **self.admin_site.each_context(request),
@@ -439,7 +483,11 @@ class FeedbackAdmin(admin.ModelAdmin):
             "series": series,
             "totals": {k: sum(d[k] for d in series) for k in ("positive", "negative")},
             "recent": [
-                {"row": f, "url": thread_url(f.thread.seq, f.item_id), "text": Truncator(f.answer_text or "(deleted)").chars(140)}
+                {
+                    "row": f,
+                    "url": thread_url(f.thread.seq, f.item_id),
+                    "text": Truncator(f.answer_text or "(deleted)").chars(140),
+                }
                 for f in recent
             ],
         }
@@ -464,23 +512,47 @@ def feedback_chart_svg(series: list[dict]) -> str:
         label = d["day"].isoformat()
         if d["positive"]:
             h = d["positive"] * scale
-            parts.append(format_html(
-                '<a href="{}"><rect class="positive" x="{}" y="{}" width="{}" height="{}" fill="#3a9d5d">'
-                "<title>{}: {} positive</title></rect></a>",
-                d["positive_url"], f"{x:.1f}", f"{middle - h:.1f}", f"{bar:.1f}", f"{h:.1f}", label, d["positive"],
-            ))
+            parts.append(
+                format_html(
+                    '<a href="{}"><rect class="positive" x="{}" y="{}" width="{}" height="{}" fill="#3a9d5d">'
+                    "<title>{}: {} positive</title></rect></a>",
+                    d["positive_url"],
+                    f"{x:.1f}",
+                    f"{middle - h:.1f}",
+                    f"{bar:.1f}",
+                    f"{h:.1f}",
+                    label,
+                    d["positive"],
+                )
+            )
         if d["negative"]:
             h = d["negative"] * scale
-            parts.append(format_html(
-                '<a href="{}"><rect class="negative" x="{}" y="{}" width="{}" height="{}" fill="#c0392b">'
-                "<title>{}: {} negative</title></rect></a>",
-                d["negative_url"], f"{x:.1f}", f"{middle:.1f}", f"{bar:.1f}", f"{h:.1f}", label, d["negative"],
-            ))
+            parts.append(
+                format_html(
+                    '<a href="{}"><rect class="negative" x="{}" y="{}" width="{}" height="{}" fill="#c0392b">'
+                    "<title>{}: {} negative</title></rect></a>",
+                    d["negative_url"],
+                    f"{x:.1f}",
+                    f"{middle:.1f}",
+                    f"{bar:.1f}",
+                    f"{h:.1f}",
+                    label,
+                    d["negative"],
+                )
+            )
         if n % max(1, len(series) // 6) == 0:
-            parts.append(format_html('<text x="{}" y="{}" font-size="10" fill="#666">{}</text>', f"{x:.1f}", height - 6, label[5:]))
+            parts.append(
+                format_html(
+                    '<text x="{}" y="{}" font-size="10" fill="#666">{}</text>', f"{x:.1f}", height - 6, label[5:]
+                )
+            )
     return format_html(
         '<svg class="feedback-chart" role="img" aria-label="Feedback per day" viewBox="0 0 {} {}" width="{}" height="{}">{}</svg>',
-        width, height, width, height, format_html_join("", "{}", ((p,) for p in parts)),
+        width,
+        height,
+        width,
+        height,
+        format_html_join("", "{}", ((p,) for p in parts)),
     )
 
 
@@ -519,6 +591,7 @@ class ModerationEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
 
 # Widget templates and tool approvals have their own admin (registered on import).
 from .widgets import admin as widgets_admin  # noqa: E402, F401

@@ -95,7 +95,8 @@ async def search_conversation(ctx: RunContextWrapper[ChatContext], query: str) -
 def _search_items(thread_id: str, owner: str, query: str, limit: int = 5) -> list[tuple[str, str]]:
     """The newest ``limit`` items of one owner's thread whose text contains ``query``."""
     rows = (
-        models.Item.objects.owned_by(owner).filter(thread_id=thread_id, text__icontains=query)
+        models.Item.objects.owned_by(owner)
+        .filter(thread_id=thread_id, text__icontains=query)
         .order_by("-seq")
         .values_list("type", "text")[:limit]
     )

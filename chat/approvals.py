@@ -52,7 +52,9 @@ if TYPE_CHECKING:
 
 APPROVE_ACTION = "approval.approve"
 DENY_ACTION = "approval.deny"
-DENIED_MESSAGE = "The user denied this tool call, so it did not run. Answer without it, and don't call it again unless asked."
+DENIED_MESSAGE = (
+    "The user denied this tool call, so it did not run. Answer without it, and don't call it again unless asked."
+)
 
 _card_template: WidgetTemplate | None = None
 
@@ -76,7 +78,9 @@ def describe_call(name: str, arguments: Any, tools: dict[str, Any]) -> dict[str,
     return {
         "title": f"Run {name}",
         "description": description,
-        "arguments": json.dumps(arguments, indent=2, ensure_ascii=False) if not isinstance(arguments, str) else arguments,
+        "arguments": json.dumps(arguments, indent=2, ensure_ascii=False)
+        if not isinstance(arguments, str)
+        else arguments,
     }
 
 
@@ -116,7 +120,11 @@ async def pause(
     context: RequestContext = agent_context.request_context
     state = result.to_state().to_json(context_serializer=lambda _ctx: {})
     calls = [
-        {"call_id": getattr(item, "call_id", None) or "", "name": item.tool_name or "", "arguments": item.arguments or ""}
+        {
+            "call_id": getattr(item, "call_id", None) or "",
+            "name": item.tool_name or "",
+            "arguments": item.arguments or "",
+        }
         for item in result.interruptions
     ]
     shown = [describe_call(c["name"], c["arguments"], tools) for c in calls]
@@ -169,7 +177,9 @@ async def decide(ctx: ActionContext, approve: bool) -> AsyncIterator[ThreadStrea
     card = await ctx.server.store.load_item(ctx.thread.id, row.item_id, ctx.context)
     if isinstance(card, WidgetItem):
         shown = [c.get("shown") or describe_call(c["name"], c["arguments"], {}) for c in row.calls]
-        card = card.model_copy(update={"widget": card_widget(row.id, shown, status, _decided_text(status, row.decided_by, row.decided_at))})
+        card = card.model_copy(
+            update={"widget": card_widget(row.id, shown, status, _decided_text(status, row.decided_by, row.decided_at))}
+        )
         yield ThreadItemReplacedEvent(item=card)
 
     async for event in ctx.server.resume(ctx.thread, row, approve, ctx.context):

@@ -64,17 +64,51 @@ CURRENT_REQUEST: ContextVar[HttpRequest | None] = ContextVar("chat_attachment_re
 
 # Types whose bytes are text the model can read inline, besides text/*.
 TEXT_LIKE = {
-    "application/json", "application/xml", "application/javascript", "application/x-yaml",
-    "application/yaml", "application/toml", "application/x-sh", "application/sql", "application/x-python",
+    "application/json",
+    "application/xml",
+    "application/javascript",
+    "application/x-yaml",
+    "application/yaml",
+    "application/toml",
+    "application/x-sh",
+    "application/sql",
+    "application/x-python",
 }
 # Browsers and older tools name some types differently; compare under one name.
 ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "application/x-pdf": "application/pdf"}
 # Declared types that say nothing about the content.
 UNKNOWN_TYPES = {"", "application/octet-stream", "binary/octet-stream"}
 # Extensions accepted by ChatKit's picker for the "text/*" pattern (its accept map wants extensions).
-TEXT_EXTENSIONS = [".txt", ".md", ".markdown", ".csv", ".tsv", ".log", ".py", ".js", ".ts", ".tsx", ".jsx",
-                   ".html", ".css", ".xml", ".yaml", ".yml", ".toml", ".ini", ".sh", ".sql", ".rst", ".java",
-                   ".c", ".h", ".cpp", ".go", ".rs", ".rb"]
+TEXT_EXTENSIONS = [
+    ".txt",
+    ".md",
+    ".markdown",
+    ".csv",
+    ".tsv",
+    ".log",
+    ".py",
+    ".js",
+    ".ts",
+    ".tsx",
+    ".jsx",
+    ".html",
+    ".css",
+    ".xml",
+    ".yaml",
+    ".yml",
+    ".toml",
+    ".ini",
+    ".sh",
+    ".sql",
+    ".rst",
+    ".java",
+    ".c",
+    ".h",
+    ".cpp",
+    ".go",
+    ".rs",
+    ".rb",
+]
 SNIFF_BYTES = 8192
 
 
@@ -116,12 +150,18 @@ def type_allowed(mime: str) -> bool:
 
 def _too_large(size: int) -> UploadRefused:
     limit = app_settings.CHATKIT_ATTACHMENT_MAX_BYTES
-    return UploadRefused(413, "file_too_large", f"The file is {size} bytes; the limit is {limit} bytes (CHATKIT_ATTACHMENT_MAX_BYTES).")
+    return UploadRefused(
+        413, "file_too_large", f"The file is {size} bytes; the limit is {limit} bytes (CHATKIT_ATTACHMENT_MAX_BYTES)."
+    )
 
 
 def _not_allowed(mime: str) -> UploadRefused:
     allowed = ", ".join(app_settings.CHATKIT_ATTACHMENT_TYPES)
-    return UploadRefused(415, "type_not_allowed", f"Files of type {mime or 'unknown'} are not accepted; allowed: {allowed} (CHATKIT_ATTACHMENT_TYPES).")
+    return UploadRefused(
+        415,
+        "type_not_allowed",
+        f"Files of type {mime or 'unknown'} are not accepted; allowed: {allowed} (CHATKIT_ATTACHMENT_TYPES).",
+    )
 
 
 def check_declared(name: str, size: int | None, mime_type: str) -> None:
@@ -190,7 +230,9 @@ def check_bytes(data: bytes, name: str, declared_type: str, declared_size: int |
     if not data:
         raise UploadRefused(400, "empty_file", "The file is empty.")
     if declared_size is not None and len(data) != declared_size:
-        raise UploadRefused(400, "size_mismatch", f"The upload has {len(data)} bytes, but {declared_size} were declared.")
+        raise UploadRefused(
+            400, "size_mismatch", f"The upload has {len(data)} bytes, but {declared_size} were declared."
+        )
     sniffed = sniff(data, name, declared_type)
     claims = [canonical(declared_type), canonical(mimetypes.guess_type(name)[0] or "")]
     for claim in claims:
@@ -198,7 +240,11 @@ def check_bytes(data: bytes, name: str, declared_type: str, declared_size: int |
             continue
         if claim is claims[1] and not (claim.startswith("image/") or claim == "application/pdf"):
             continue  # only extensions the model reads specially must tell the truth
-        raise UploadRefused(415, "type_mismatch", f"The file's content is {sniffed}, not {claim} as its {'type' if claim is claims[0] else 'name'} says.")
+        raise UploadRefused(
+            415,
+            "type_mismatch",
+            f"The file's content is {sniffed}, not {claim} as its {'type' if claim is claims[0] else 'name'} says.",
+        )
     if not type_allowed(sniffed):
         raise _not_allowed(sniffed)
     return sniffed
@@ -233,8 +279,14 @@ def preview_url(attachment_id: str) -> str:
 
 
 def build_attachment(
-    attachment_id: str, name: str, mime_type: str, request: HttpRequest | None, *,
-    size: int, upload: bool = False, thread_id: str | None = None,
+    attachment_id: str,
+    name: str,
+    mime_type: str,
+    request: HttpRequest | None,
+    *,
+    size: int,
+    upload: bool = False,
+    thread_id: str | None = None,
 ) -> Attachment:
     """The SDK's attachment for our row: an ``ImageAttachment`` (with ``preview_url``) for images.
 
@@ -348,10 +400,12 @@ def _read_upload(request: HttpRequest) -> _Upload:
         data = request.read(limit + 1)
         return _Upload(data, None, request.content_type)
     if not request.content_type.startswith("multipart/form-data"):
-        raise UploadRefused(400, "missing_file", "Send the file as multipart/form-data (field \"file\"), or PUT its bytes.")
+        raise UploadRefused(
+            400, "missing_file", 'Send the file as multipart/form-data (field "file"), or PUT its bytes.'
+        )
     upload = request.FILES.get("file")
     if upload is None:
-        raise UploadRefused(400, "missing_file", "The form has no \"file\" field.")
+        raise UploadRefused(400, "missing_file", 'The form has no "file" field.')
     if upload.size > limit:
         raise _too_large(upload.size)
     return _Upload(upload.read(), upload.name, upload.content_type)
@@ -394,8 +448,13 @@ def _create_direct(context: RequestContext, upload: _Upload, request: HttpReques
     try:
         with transaction.atomic():
             models.Attachment.objects.create(
-                id=attachment_id, owner=context.owner, name=name, mime_type=mime, file=stored,
-                size=len(upload.data), data=ATTACHMENT_ADAPTER.dump_python(attachment, mode="json"),
+                id=attachment_id,
+                owner=context.owner,
+                name=name,
+                mime_type=mime,
+                file=stored,
+                size=len(upload.data),
+                data=ATTACHMENT_ADAPTER.dump_python(attachment, mode="json"),
             )
     except Exception:
         delete_files([stored])
@@ -474,9 +533,7 @@ def file_response(row: models.Attachment, *, inline: bool) -> StreamingHttpRespo
             await sync_to_async(handle.close)()
 
     mime = canonical(row.mime_type) or "application/octet-stream"
-    response = StreamingHttpResponse(
-        chunks(), content_type=f"{mime}; charset=utf-8" if is_text_like(mime) else mime
-    )
+    response = StreamingHttpResponse(chunks(), content_type=f"{mime}; charset=utf-8" if is_text_like(mime) else mime)
     response["Content-Disposition"] = content_disposition_header(not inline, row.name)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -601,7 +658,10 @@ def attachment_content(attachment: Attachment, *, images: bool = True) -> dict:
             with row.file.storage.open(row.file.name, "rb") as handle:
                 text = pdf_text(handle)
         else:
-            return {"type": "input_text", "text": f"[Attached file {label}, {row.size or 0} bytes: its content can't be read here]"}
+            return {
+                "type": "input_text",
+                "text": f"[Attached file {label}, {row.size or 0} bytes: its content can't be read here]",
+            }
     except Exception:  # a damaged PDF, a storage hiccup: the turn goes on without the text
         logger.warning("Could not read attachment %s", attachment.id, exc_info=True)
         return {"type": "input_text", "text": f"[Attached file {label}: its content could not be read]"}

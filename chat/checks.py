@@ -138,6 +138,7 @@ def check_attachments(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             problems.append(f"{name}={value!r} is not a whole number of at least 0.")
     return [checks.Error(problem, id="chat.E008") for problem in problems]
 
+
 @checks.register()
 def check_thread_order(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """chat.E010: ``CHATKIT_THREAD_ORDER``."""
@@ -206,7 +207,9 @@ def check_limits(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         value = getattr(app_settings, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             errors.append(
-                checks.Error(f"{name}={value!r} is not a whole number >= 0.", hint="0 turns a rate limit off.", id="chat.E009")
+                checks.Error(
+                    f"{name}={value!r} is not a whole number >= 0.", hint="0 turns a rate limit off.", id="chat.E009"
+                )
             )
     return errors
 

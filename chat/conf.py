@@ -32,8 +32,7 @@ DEFAULTS: dict[str, Any] = {
     # A function (request) -> chat.context.RequestContext: who is asking.
     "CHATKIT_OWNER": "chat.context.default_owner",
     "CHATKIT_INSTRUCTIONS": (
-        "You are a helpful assistant in a chat application. Answer briefly and "
-        "clearly, in Markdown when it helps."
+        "You are a helpful assistant in a chat application. Answer briefly and clearly, in Markdown when it helps."
     ),
     # How threads.list orders threads: "activity" (last activity first) or "created".
     "CHATKIT_THREAD_ORDER": "activity",
@@ -89,7 +88,11 @@ DEFAULTS: dict[str, Any] = {
     "CHATKIT_GREETING": "What can I help you with?",
     "CHATKIT_START_PROMPTS": [
         {"label": "Explain a concept", "prompt": "Explain how server-sent events work, briefly.", "icon": "lightbulb"},
-        {"label": "Draft a note", "prompt": "Draft a short, friendly note to my team about Friday's release.", "icon": "write"},
+        {
+            "label": "Draft a note",
+            "prompt": "Draft a short, friendly note to my team about Friday's release.",
+            "icon": "write",
+        },
         {"label": "Switch to dark mode", "prompt": "Switch the theme to dark.", "icon": "sparkle", "theme": "light"},
         {"label": "Switch to light mode", "prompt": "Switch the theme to light.", "icon": "sparkle", "theme": "dark"},
     ],
@@ -101,7 +104,13 @@ DEFAULTS: dict[str, Any] = {
     "CHATKIT_ATTACHMENT_MAX_BYTES": 10_485_760,
     # Types accepted, as sniffed from the bytes: exact ("image/png") or "major/*" patterns.
     "CHATKIT_ATTACHMENT_TYPES": [
-        "image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/*", "application/json",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "application/pdf",
+        "text/*",
+        "application/json",
     ],
     # Attachments one message may carry.
     "CHATKIT_ATTACHMENTS_PER_MESSAGE": 5,

@@ -56,9 +56,7 @@ def _count(request, group: str, key: str, limit: int, period: str) -> int | None
 
     Returns the seconds until the window ends when the limit is exceeded, else ``None``.
     """
-    usage = get_usage(
-        request, group=group, key=lambda _group, _request: key, rate=f"{limit}/{period}", increment=True
-    )
+    usage = get_usage(request, group=group, key=lambda _group, _request: key, rate=f"{limit}/{period}", increment=True)
     if usage is None or not usage["should_limit"]:
         return None
     return usage["time_left"] if usage["time_left"] > 0 else 60
@@ -187,4 +185,3 @@ class StreamSlot:
 def retry_after(seconds: int) -> str:
     """The ``Retry-After`` header value for ``seconds`` (whole seconds, at least 1)."""
     return str(max(1, int(seconds)))
-

@@ -55,9 +55,7 @@ class Thread(models.Model):
         help_text="The logged-in owner; empty for an anonymous visitor.",
     )
     title = models.CharField(max_length=255, blank=True, default="")
-    status = models.CharField(
-        max_length=16, choices=ThreadStatus.choices, default=ThreadStatus.ACTIVE, db_index=True
-    )
+    status = models.CharField(max_length=16, choices=ThreadStatus.choices, default=ThreadStatus.ACTIVE, db_index=True)
     created_at = models.DateTimeField(db_index=True)
     # Last activity: the store sets it on every save and every new item (not auto_now, so an
     # imported thread keeps its own).
@@ -106,22 +104,21 @@ class Item(models.Model):
     seq = models.BigAutoField(primary_key=True)
     id = models.CharField("item id", max_length=64)
     thread = models.ForeignKey(
-        Thread, to_field="id", db_column="thread_id", on_delete=models.CASCADE,
+        Thread,
+        to_field="id",
+        db_column="thread_id",
+        on_delete=models.CASCADE,
         related_name="items",
     )
     owner = models.CharField(max_length=80)
     type = models.CharField(max_length=32, choices=ItemType.choices, db_index=True)
     created_at = models.DateTimeField()
-    text = models.TextField(
-        blank=True, default="", help_text="Plain text of the item, for search in the admin."
-    )
+    text = models.TextField(blank=True, default="", help_text="Plain text of the item, for search in the admin.")
     data = models.JSONField(help_text="The ThreadItem JSON, as the SDK dumps it.")
 
     class Meta:
         ordering = ["seq"]
-        constraints = [
-            models.UniqueConstraint(fields=["thread", "id"], name="chat_item_unique_per_thread")
-        ]
+        constraints = [models.UniqueConstraint(fields=["thread", "id"], name="chat_item_unique_per_thread")]
         indexes = [models.Index(fields=["thread", "seq"], name="chat_item_thread_seq")]
 
     def __str__(self) -> str:
@@ -137,8 +134,13 @@ class Attachment(models.Model):
     id = models.CharField("attachment id", max_length=64, unique=True)
     owner = models.CharField(max_length=80, db_index=True)
     thread = models.ForeignKey(
-        Thread, to_field="id", db_column="thread_id", null=True, blank=True,
-        on_delete=models.CASCADE, related_name="attachments",
+        Thread,
+        to_field="id",
+        db_column="thread_id",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="attachments",
     )
     name = models.CharField(max_length=255)
     mime_type = models.CharField(max_length=255)
@@ -166,7 +168,10 @@ class Feedback(models.Model):
     objects = OwnedQuerySet.as_manager()
 
     thread = models.ForeignKey(
-        Thread, to_field="id", db_column="thread_id", on_delete=models.CASCADE,
+        Thread,
+        to_field="id",
+        db_column="thread_id",
+        on_delete=models.CASCADE,
         related_name="feedback",
     )
     item_id = models.CharField(max_length=64)
@@ -176,9 +181,7 @@ class Feedback(models.Model):
 
     class Meta:
         verbose_name_plural = "feedback"
-        constraints = [
-            models.UniqueConstraint(fields=["thread", "item_id"], name="chat_feedback_unique_item")
-        ]
+        constraints = [models.UniqueConstraint(fields=["thread", "item_id"], name="chat_feedback_unique_item")]
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.item_id}"
@@ -199,7 +202,10 @@ class ServerToolCall(models.Model):
 
     seq = models.BigAutoField(primary_key=True)
     thread = models.ForeignKey(
-        Thread, to_field="id", db_column="thread_id", on_delete=models.CASCADE,
+        Thread,
+        to_field="id",
+        db_column="thread_id",
+        on_delete=models.CASCADE,
         related_name="tool_calls",
     )
     owner = models.CharField(max_length=80)
@@ -224,14 +230,20 @@ class ModerationEvent(models.Model):
     """One change of a thread's status by a moderator: who, when, from what to what, and why."""
 
     thread = models.ForeignKey(
-        Thread, to_field="id", db_column="thread_id", on_delete=models.CASCADE,
+        Thread,
+        to_field="id",
+        db_column="thread_id",
+        on_delete=models.CASCADE,
         related_name="moderation_events",
     )
     status_from = models.CharField(max_length=16, choices=ThreadStatus.choices)
     status_to = models.CharField(max_length=16, choices=ThreadStatus.choices)
     reason = models.TextField(blank=True, default="")
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     actor_name = models.CharField(
@@ -256,7 +268,8 @@ class WidgetTemplate(models.Model):
     """
 
     slug = models.SlugField(
-        max_length=48, unique=True,
+        max_length=48,
+        unique=True,
         help_text="The tool is named widget_ followed by this slug; letters, digits, underscores and hyphens.",
     )
     title = models.CharField(max_length=120)
@@ -266,7 +279,9 @@ class WidgetTemplate(models.Model):
     definition = models.JSONField(
         help_text="The .widget file as ChatKit Studio exports it: version, name, template (Jinja), jsonSchema."
     )
-    sample_data = models.JSONField(default=dict, blank=True, help_text="Data the preview is built from; must match the schema.")
+    sample_data = models.JSONField(
+        default=dict, blank=True, help_text="Data the preview is built from; must match the schema."
+    )
     enabled = models.BooleanField(default=False, help_text="Offered to the agent as a tool.")
     needs_approval = models.BooleanField(
         default=False, help_text="The user approves each call before the widget is shown."
@@ -296,7 +311,9 @@ class WidgetTemplateVersion(models.Model):
     definition = models.JSONField()
     sample_data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.CharField(max_length=150, blank=True, default="", help_text="Who saved it (admin user or command).")
+    created_by = models.CharField(
+        max_length=150, blank=True, default="", help_text="Who saved it (admin user or command)."
+    )
 
     class Meta:
         ordering = ["-version"]

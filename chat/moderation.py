@@ -55,10 +55,17 @@ def set_status(
         for row in rows:
             if (row.data or {}).get("status") == new_status and row.status == status:
                 continue
-            events.append(models.ModerationEvent(
-                thread_id=row.id, status_from=row.status, status_to=status, reason=reason,
-                actor=actor, actor_name=name[:150], created_at=now,
-            ))
+            events.append(
+                models.ModerationEvent(
+                    thread_id=row.id,
+                    status_from=row.status,
+                    status_to=status,
+                    reason=reason,
+                    actor=actor,
+                    actor_name=name[:150],
+                    created_at=now,
+                )
+            )
             row.status = status
             row.data = {**(row.data or {}), "status": new_status}
             changed.append(row)

@@ -213,10 +213,7 @@ def check_request(request: ChatKitReq, context: RequestContext) -> CheckedReques
             context.turn.id, context.turn.thread_id = turn_id, thread_id
         else:  # no claim wanted, or none made: read the row to know why
             row = (
-                models.Thread.objects.owned_by(context.owner)
-                .filter(id=thread_id)
-                .values_list("status", "data")
-                .first()
+                models.Thread.objects.owned_by(context.owner).filter(id=thread_id).values_list("status", "data").first()
             )
             if row is None:
                 raise NotFoundError(f"Thread {thread_id} not found")
@@ -292,9 +289,15 @@ def _check_attachments(ids: list[str], thread_id: str | None, deleting: bool, co
         return
     for attachment_id, file, attached_to in found.values():
         if not file:
-            raise BadRequest(f"Attachment {attachment_id} has no file yet: upload it first.", code="attachment_not_uploaded")
+            raise BadRequest(
+                f"Attachment {attachment_id} has no file yet: upload it first.", code="attachment_not_uploaded"
+            )
         if attached_to and attached_to != thread_id:
-            raise BadRequest(f"Attachment {attachment_id} belongs to another thread.", code="attachment_in_other_thread")
+            raise BadRequest(
+                f"Attachment {attachment_id} belongs to another thread.", code="attachment_in_other_thread"
+            )
+
+
 def check_bounds(request: ChatKitReq) -> None:
     """Refuse sizes out of bounds before anything is read or stored (400 naming the field).
 
@@ -314,7 +317,9 @@ def check_bounds(request: ChatKitReq) -> None:
         most = app_settings.CHATKIT_MAX_PAGE_SIZE
         if not 1 <= params.limit <= most:
             raise BadRequest(
-                f"params.limit: must be between 1 and {most}, not {params.limit}.", code="invalid_limit", field="params.limit"
+                f"params.limit: must be between 1 and {most}, not {params.limit}.",
+                code="invalid_limit",
+                field="params.limit",
             )
     if isinstance(request, (ThreadsCreateReq, ThreadsAddUserMessageReq)):
         message = params.input

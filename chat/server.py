@@ -107,7 +107,10 @@ def track_answer(context: RequestContext, event: ThreadStreamEvent) -> None:
         turn.pending, turn.saved_chars = event.item.model_copy(deep=True), 0
     elif isinstance(event, ThreadItemUpdatedEvent) and turn.pending is not None and event.item_id == turn.pending.id:
         update, content = event.update, turn.pending.content
-        if isinstance(update, (AssistantMessageContentPartAdded, AssistantMessageContentPartTextDelta, AssistantMessageContentPartDone)):
+        if isinstance(
+            update,
+            (AssistantMessageContentPartAdded, AssistantMessageContentPartTextDelta, AssistantMessageContentPartDone),
+        ):
             while len(content) <= update.content_index:
                 content.append(AssistantMessageContent(text=""))
             if isinstance(update, AssistantMessageContentPartTextDelta):
@@ -247,7 +250,9 @@ class ChatServer(ChatKitServer[RequestContext]):
         """
         context = agent_context.request_context
         if getattr(agent.model, "is_busy", lambda: False)():
-            yield ProgressUpdateEvent(icon="clock", text="Waiting for the local model: another answer is being written…")
+            yield ProgressUpdateEvent(
+                icon="clock", text="Waiting for the local model: another answer is being written…"
+            )
         tool_calls = ToolCallRecorder(thread.id, context.owner)  # the SDK keeps no item for them
         result = Runner.run_streamed(
             agent,
@@ -410,4 +415,3 @@ def get_server() -> ChatServer:
     if _server is None:
         _server = ChatServer()
     return _server
-

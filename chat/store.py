@@ -154,9 +154,7 @@ class DjangoStore(Store[RequestContext]):
     def generate_thread_id(self, context: RequestContext) -> str:
         return new_id("thread")
 
-    def generate_item_id(
-        self, item_type: StoreItemType, thread: ThreadMetadata, context: RequestContext
-    ) -> str:
+    def generate_item_id(self, item_type: StoreItemType, thread: ThreadMetadata, context: RequestContext) -> str:
         return new_id(item_type)
 
     # --- ownership --------------------------------------------------------
@@ -237,9 +235,7 @@ class DjangoStore(Store[RequestContext]):
     async def save_thread(self, thread: ThreadMetadata, context: RequestContext) -> None:
         await sync_to_async(self._save_thread)(thread, context)
 
-    def _load_threads(
-        self, limit: int, after: str | None, order: str, context: RequestContext
-    ) -> Page[ThreadMetadata]:
+    def _load_threads(self, limit: int, after: str | None, order: str, context: RequestContext) -> Page[ThreadMetadata]:
         mine = models.Thread.objects.owned_by(context.owner)
         if app_settings.CHATKIT_THREAD_ORDER == "activity":
             rows = list(_by_activity(mine, order, after).only("id", "data")[: limit + 1])
@@ -260,9 +256,7 @@ class DjangoStore(Store[RequestContext]):
                 raise NotFoundError(f"Thread {thread_id} not found")
             files = [
                 name
-                for name in models.Attachment.objects.filter(thread_id=thread_id).values_list(
-                    "file", flat=True
-                )
+                for name in models.Attachment.objects.filter(thread_id=thread_id).values_list("file", flat=True)
                 if name
             ]
             models.Feedback.objects.filter(thread_id=thread_id).delete()
@@ -303,9 +297,7 @@ class DjangoStore(Store[RequestContext]):
     ) -> Page[ThreadItem]:
         return await sync_to_async(self._load_thread_items)(thread_id, after, limit, order, context)
 
-    def _upsert_item(
-        self, thread_id: str, item: ThreadItem, context: RequestContext, *, new: bool = False
-    ) -> None:
+    def _upsert_item(self, thread_id: str, item: ThreadItem, context: RequestContext, *, new: bool = False) -> None:
         turn = context.turn
         mine = turn.owns(thread_id)
         if mine and turn.gone:
@@ -342,20 +334,14 @@ class DjangoStore(Store[RequestContext]):
         if new and not mine:  # last activity follows every new item (a turn's claim and release stamp it)
             models.Thread.objects.filter(id=thread_id).update(updated_at=timezone.now())
 
-    async def add_thread_item(
-        self, thread_id: str, item: ThreadItem, context: RequestContext
-    ) -> None:
+    async def add_thread_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
         await sync_to_async(self._upsert_item)(thread_id, item, context, new=True)
 
     async def save_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
         await sync_to_async(self._upsert_item)(thread_id, item, context)
 
     def _load_item(self, thread_id: str, item_id: str, context: RequestContext) -> ThreadItem:
-        row = (
-            models.Item.objects.owned_by(context.owner).filter(thread_id=thread_id, id=item_id)
-            .only("data")
-            .first()
-        )
+        row = models.Item.objects.owned_by(context.owner).filter(thread_id=thread_id, id=item_id).only("data").first()
         if row is None:
             raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
         return self._to_item(row)
@@ -367,15 +353,11 @@ class DjangoStore(Store[RequestContext]):
         if context.turn.replaced is not None and context.turn.owns(thread_id):
             context.turn.replaced.add(item_id)  # a retry: deleted with the new answer's first item
             return
-        deleted, _ = (
-            models.Item.objects.owned_by(context.owner).filter(thread_id=thread_id, id=item_id).delete()
-        )
+        deleted, _ = models.Item.objects.owned_by(context.owner).filter(thread_id=thread_id, id=item_id).delete()
         if not deleted:
             raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
 
-    async def delete_thread_item(
-        self, thread_id: str, item_id: str, context: RequestContext
-    ) -> None:
+    async def delete_thread_item(self, thread_id: str, item_id: str, context: RequestContext) -> None:
         await sync_to_async(self._delete_thread_item)(thread_id, item_id, context)
 
     # --- attachments (metadata) -------------------------------------------
@@ -405,11 +387,7 @@ class DjangoStore(Store[RequestContext]):
         await sync_to_async(self._save_attachment)(attachment, context)
 
     def _load_attachment(self, attachment_id: str, context: RequestContext) -> Attachment:
-        row = (
-            models.Attachment.objects.owned_by(context.owner).filter(id=attachment_id)
-            .only("data")
-            .first()
-        )
+        row = models.Attachment.objects.owned_by(context.owner).filter(id=attachment_id).only("data").first()
         if row is None:
             raise NotFoundError(f"Attachment {attachment_id} not found")
         return ATTACHMENT_ADAPTER.validate_python(row.data)

@@ -247,10 +247,12 @@ def item_entry(item, feedback: str = "", attachment_links: dict[str, str] | None
             body = format_html(
                 "{}{}{}",
                 format_html("<blockquote>{}</blockquote>", data["quoted_text"]) if data.get("quoted_text") else "",
-                render_markdown(" ".join(
-                    p.get("text", "") if p.get("type") == "input_text" else f"@{p.get('text', '')}"
-                    for p in data.get("content", [])
-                )),
+                render_markdown(
+                    " ".join(
+                        p.get("text", "") if p.get("type") == "input_text" else f"@{p.get('text', '')}"
+                        for p in data.get("content", [])
+                    )
+                ),
                 _attachments_html(data, attachment_links or {}),
             )
             options = data.get("inference_options") or {}
@@ -261,18 +263,16 @@ def item_entry(item, feedback: str = "", attachment_links: dict[str, str] | None
         case "assistant_message":
             body = render_markdown("".join(p.get("text", "") for p in data.get("content", [])))
         case "widget":
-            body = format_html(
-                "{}<div class='ck-summary'>{}</div>", draw_widget(data.get("widget") or {}), text
-            )
+            body = format_html("{}<div class='ck-summary'>{}</div>", draw_widget(data.get("widget") or {}), text)
         case "client_tool_call":
             body = format_html(
-                "<code>{}</code> <span class='ck-status'>[{}]</span>"
-                "<div>arguments</div><pre>{}</pre>{}",
+                "<code>{}</code> <span class='ck-status'>[{}]</span><div>arguments</div><pre>{}</pre>{}",
                 data.get("name", "?"),
                 data.get("status", "pending"),
                 _json(data.get("arguments", {})),
                 format_html("<div>output</div><pre>{}</pre>", _json(data["output"]))
-                if data.get("output") is not None else "",
+                if data.get("output") is not None
+                else "",
             )
         case _:
             body = format_html("<div class='ck-plain'>{}</div>", text)
@@ -296,7 +296,8 @@ def tool_call_entry(call) -> Entry:
         "<code>{}</code><div>arguments</div><pre>{}</pre>{}",
         call.name,
         _json(call.arguments or "{}"),
-        format_html("<div>result</div><pre>{}</pre>", call.output) if finished
+        format_html("<div>result</div><pre>{}</pre>", call.output)
+        if finished
         else mark_safe("<div><em>no result: the turn ended before the tool returned</em></div>"),
     )
     return Entry(
@@ -310,8 +311,9 @@ def tool_call_entry(call) -> Entry:
     )
 
 
-def build_entries(items, tool_calls=(), feedback: dict[str, str] | None = None,
-                  attachment_links: dict[str, str] | None = None) -> list[Entry]:
+def build_entries(
+    items, tool_calls=(), feedback: dict[str, str] | None = None, attachment_links: dict[str, str] | None = None
+) -> list[Entry]:
     """Entries for ``items`` (``Item`` rows in ``seq`` order) and ``tool_calls`` merged by time.
 
     A tool call goes before the first item stamped after it started (items of
@@ -378,8 +380,7 @@ class TranscriptPage:
         return self.number - 1 if self.number > 1 else None
 
 
-def transcript_page(thread_id: str, number: int = 1, per_page: int = PAGE_SIZE,
-                    attachment_url=None) -> TranscriptPage:
+def transcript_page(thread_id: str, number: int = 1, per_page: int = PAGE_SIZE, attachment_url=None) -> TranscriptPage:
     """Page ``number`` of thread ``thread_id``'s transcript, in five queries at most.
 
     Page 1 holds the newest ``per_page`` items; a page shows the server tool
@@ -396,9 +397,7 @@ def transcript_page(thread_id: str, number: int = 1, per_page: int = PAGE_SIZE,
     start = (number - 1) * per_page
     # One row more on the newer side: where this page's time range ends.
     lead = 1 if start else 0
-    rows = list(
-        items.order_by("-seq").only("id", "type", "data", "created_at", "seq")[start - lead : start + per_page]
-    )
+    rows = list(items.order_by("-seq").only("id", "type", "data", "created_at", "seq")[start - lead : start + per_page])
     boundary = rows.pop(0) if lead and rows else None
     rows.reverse()
 
@@ -411,7 +410,9 @@ def transcript_page(thread_id: str, number: int = 1, per_page: int = PAGE_SIZE,
 
     ids = [row.id for row in rows]
     feedback = dict(models.Feedback.objects.filter(thread_id=thread_id, item_id__in=ids).values_list("item_id", "kind"))
-    attachment_ids = [a.get("id") for row in rows if row.type == "user_message" for a in (row.data or {}).get("attachments") or []]
+    attachment_ids = [
+        a.get("id") for row in rows if row.type == "user_message" for a in (row.data or {}).get("attachments") or []
+    ]
     links = {}
     if attachment_ids and attachment_url is not None:
         links = {
@@ -419,4 +420,3 @@ def transcript_page(thread_id: str, number: int = 1, per_page: int = PAGE_SIZE,
             for att_id, seq in models.Attachment.objects.filter(id__in=attachment_ids).values_list("id", "seq")
         }
     return TranscriptPage(build_entries(rows, calls, feedback, links), number, pages, total)
-

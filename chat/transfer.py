@@ -91,15 +91,22 @@ def export_threads(threads) -> dict[str, Any]:
                 ],
                 "tool_calls": [
                     {
-                        "call_id": c.call_id, "name": c.name, "arguments": c.arguments, "output": c.output,
-                        "created_at": _iso(c.created_at), "finished_at": _iso(c.finished_at),
+                        "call_id": c.call_id,
+                        "name": c.name,
+                        "arguments": c.arguments,
+                        "output": c.output,
+                        "created_at": _iso(c.created_at),
+                        "finished_at": _iso(c.finished_at),
                     }
                     for c in calls[t.id]
                 ],
                 "moderation": [
                     {
-                        "status_from": e.status_from, "status_to": e.status_to, "reason": e.reason,
-                        "actor_name": e.actor_name, "created_at": _iso(e.created_at),
+                        "status_from": e.status_from,
+                        "status_to": e.status_to,
+                        "reason": e.reason,
+                        "actor_name": e.actor_name,
+                        "created_at": _iso(e.created_at),
                     }
                     for e in events[t.id]
                 ],
@@ -119,8 +126,12 @@ def _export_attachment(row: models.Attachment) -> dict[str, Any]:
         except OSError:  # the bytes are gone; the metadata still moves
             content = None
     return {
-        "id": row.id, "name": row.name, "mime_type": row.mime_type, "created_at": _iso(row.created_at),
-        "data": row.data, "file_name": row.file.name.rsplit("/", 1)[-1] if row.file.name else None,
+        "id": row.id,
+        "name": row.name,
+        "mime_type": row.mime_type,
+        "created_at": _iso(row.created_at),
+        "data": row.data,
+        "file_name": row.file.name.rsplit("/", 1)[-1] if row.file.name else None,
         "content_base64": content,
     }
 
@@ -139,16 +150,20 @@ def threads_markdown(threads) -> str:
         feedback = dict(thread.feedback.values_list("item_id", "kind"))
         status = (thread.data or {}).get("status") or {"type": thread.status}
         out.append(f"# {thread.title or thread.id}\n")
-        out.append(f"- thread: `{thread.id}`\n- owner: `{thread.owner}`\n- status: {status.get('type')}"
-                   + (f" ({status['reason']})" if status.get("reason") else "")
-                   + f"\n- created: {_iso(thread.created_at)}\n- last activity: {_iso(thread.updated_at)}\n")
+        out.append(
+            f"- thread: `{thread.id}`\n- owner: `{thread.owner}`\n- status: {status.get('type')}"
+            + (f" ({status['reason']})" if status.get("reason") else "")
+            + f"\n- created: {_iso(thread.created_at)}\n- last activity: {_iso(thread.updated_at)}\n"
+        )
         for entry in build_entries(items, calls, feedback):
             marks = [*entry.notes]
             if entry.hidden:
                 marks.insert(0, "hidden from the user")
             if entry.feedback:
                 marks.append(f"feedback: {entry.feedback}")
-            head = f"### {entry.speaker} · {entry.created_at:%Y-%m-%d %H:%M:%S}" + (f" · {'; '.join(marks)}" if marks else "")
+            head = f"### {entry.speaker} · {entry.created_at:%Y-%m-%d %H:%M:%S}" + (
+                f" · {'; '.join(marks)}" if marks else ""
+            )
             body = entry.text.strip() or "(empty)"
             if entry.kind in ("server_tool_call", "client_tool_call", "hidden_context_item", "sdk_hidden_context"):
                 body = "```\n" + body.replace("```", "ʼʼʼ") + "\n```"
@@ -190,7 +205,7 @@ def import_threads(document: Any, *, owner: str | None = None) -> list[str]:
             username doesn't exist here. Nothing is written then.
     """
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise ImportRefused(f"not a {FORMAT} file (its \"format\" must be {FORMAT!r})")
+        raise ImportRefused(f'not a {FORMAT} file (its "format" must be {FORMAT!r})')
     if document.get("version") != VERSION:
         raise ImportRefused(f"format version {document.get('version')!r} is not supported (only {VERSION})")
     entries = _require(document, "threads", list, "file")
@@ -252,22 +267,36 @@ def _check_thread(entry: Any, where: str, owner: str | None) -> dict[str, Any]:
     calls = []
     for n, c in enumerate(entry.get("tool_calls") or []):
         at = f"{where}.tool_calls[{n}]"
-        calls.append(models.ServerToolCall(
-            thread_id=thread.id, call_id=str(c.get("call_id") or ""), name=_require(c, "name", str, at)[:128],
-            arguments=str(c.get("arguments") or ""), output=str(c.get("output") or ""),
-            created_at=_time(c.get("created_at"), at), finished_at=_optional_time(c.get("finished_at"), at),
-        ))
+        calls.append(
+            models.ServerToolCall(
+                thread_id=thread.id,
+                call_id=str(c.get("call_id") or ""),
+                name=_require(c, "name", str, at)[:128],
+                arguments=str(c.get("arguments") or ""),
+                output=str(c.get("output") or ""),
+                created_at=_time(c.get("created_at"), at),
+                finished_at=_optional_time(c.get("finished_at"), at),
+            )
+        )
 
     events = []
     for n, e in enumerate(entry.get("moderation") or []):
         at = f"{where}.moderation[{n}]"
-        if e.get("status_from") not in models.ThreadStatus.values or e.get("status_to") not in models.ThreadStatus.values:
+        if (
+            e.get("status_from") not in models.ThreadStatus.values
+            or e.get("status_to") not in models.ThreadStatus.values
+        ):
             raise ImportRefused(f"{at}: unknown status")
-        events.append(models.ModerationEvent(
-            thread_id=thread.id, status_from=e["status_from"], status_to=e["status_to"],
-            reason=str(e.get("reason") or ""), actor_name=str(e.get("actor_name") or "")[:150],
-            created_at=_time(e.get("created_at"), at),
-        ))
+        events.append(
+            models.ModerationEvent(
+                thread_id=thread.id,
+                status_from=e["status_from"],
+                status_to=e["status_to"],
+                reason=str(e.get("reason") or ""),
+                actor_name=str(e.get("actor_name") or "")[:150],
+                created_at=_time(e.get("created_at"), at),
+            )
+        )
 
     attachments = []
     for n, a in enumerate(entry.get("attachments") or []):
@@ -279,15 +308,23 @@ def _check_thread(entry: Any, where: str, owner: str | None) -> dict[str, Any]:
             raise ImportRefused(f"{at}.data: {describe_validation_error(exc)}") from None
         except ValueError:
             raise ImportRefused(f"{at}.content_base64: not base64") from None
-        attachments.append({**a, "id": _require(a, "id", str, at), "content": content,
-                            "created_at": _time(a.get("created_at"), at)})
+        attachments.append(
+            {**a, "id": _require(a, "id", str, at), "content": content, "created_at": _time(a.get("created_at"), at)}
+        )
 
     row_owner, user_id = _owner_of(entry, where, owner)
     return {
-        "thread": thread, "raw": raw, "owner": row_owner, "user_id": user_id,
+        "thread": thread,
+        "raw": raw,
+        "owner": row_owner,
+        "user_id": user_id,
         "created_at": _time(entry.get("created_at") or raw.get("created_at"), f"{where}.created_at"),
         "updated_at": _time(entry.get("updated_at") or raw.get("created_at"), f"{where}.updated_at"),
-        "items": items, "feedback": feedback, "calls": calls, "events": events, "attachments": attachments,
+        "items": items,
+        "feedback": feedback,
+        "calls": calls,
+        "events": events,
+        "attachments": attachments,
     }
 
 
@@ -315,17 +352,32 @@ def _owner_of(entry: dict, where: str, owner: str | None) -> tuple[str, int | No
 def _write(p: dict[str, Any], stored_files: list) -> None:
     thread, owner = p["thread"], p["owner"]
     models.Thread.objects.create(
-        id=thread.id, owner=owner, user_id=p["user_id"], title=(thread.title or "")[:255],
-        status=thread.status.type, created_at=p["created_at"], updated_at=p["updated_at"], data=p["raw"],
+        id=thread.id,
+        owner=owner,
+        user_id=p["user_id"],
+        title=(thread.title or "")[:255],
+        status=thread.status.type,
+        created_at=p["created_at"],
+        updated_at=p["updated_at"],
+        data=p["raw"],
     )
-    models.Item.objects.bulk_create([
-        models.Item(id=item.id, thread_id=thread.id, owner=owner, type=item.type,
-                    created_at=aware(item.created_at), text=item_text(item), data=data)
-        for item, data in p["items"]
-    ])
-    feedback = models.Feedback.objects.bulk_create([
-        models.Feedback(thread_id=thread.id, item_id=i, owner=owner, kind=k) for i, k, _ in p["feedback"]
-    ])
+    models.Item.objects.bulk_create(
+        [
+            models.Item(
+                id=item.id,
+                thread_id=thread.id,
+                owner=owner,
+                type=item.type,
+                created_at=aware(item.created_at),
+                text=item_text(item),
+                data=data,
+            )
+            for item, data in p["items"]
+        ]
+    )
+    feedback = models.Feedback.objects.bulk_create(
+        [models.Feedback(thread_id=thread.id, item_id=i, owner=owner, kind=k) for i, k, _ in p["feedback"]]
+    )
     for row, (_, _, at) in zip(feedback, p["feedback"], strict=True):  # auto_now: set the time afterwards
         models.Feedback.objects.filter(pk=row.pk).update(created_at=at)
     for call in p["calls"]:
@@ -333,8 +385,14 @@ def _write(p: dict[str, Any], stored_files: list) -> None:
     models.ServerToolCall.objects.bulk_create(p["calls"])
     models.ModerationEvent.objects.bulk_create(p["events"])
     for a in p["attachments"]:
-        row = models.Attachment(id=a["id"], owner=owner, thread_id=thread.id, name=str(a.get("name", ""))[:255],
-                                mime_type=str(a.get("mime_type", ""))[:255], data=a["data"])
+        row = models.Attachment(
+            id=a["id"],
+            owner=owner,
+            thread_id=thread.id,
+            name=str(a.get("name", ""))[:255],
+            mime_type=str(a.get("mime_type", ""))[:255],
+            data=a["data"],
+        )
         if a["content"] is not None:
             row.file.save(a.get("file_name") or a["id"], ContentFile(a["content"]), save=False)
             stored_files.append(row.file)

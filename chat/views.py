@@ -116,9 +116,7 @@ def model_choices() -> list[dict]:
     entries = list(app_settings.CHATKIT_MODELS)
     if default not in [e["id"] for e in entries]:  # the configured model is always offered
         entries.insert(0, {"id": default, "label": default})
-    return [
-        {"id": e["id"], "label": e.get("label") or e["id"], "default": e["id"] == default} for e in entries
-    ]
+    return [{"id": e["id"], "label": e.get("label") or e["id"], "default": e["id"] == default} for e in entries]
 
 
 def item_state(request):

@@ -71,7 +71,17 @@ def live_server(tmp_path: Path, *, server: str = "uvicorn", **overrides: str) ->
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=PROJECT, env=env, check=True)
     port = free_port()
     commands = {
-        "uvicorn": [sys.executable, "-m", "uvicorn", "chatproject.asgi:application", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+        "uvicorn": [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "chatproject.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ],
         "daphne": [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "chatproject.asgi:application"],
         "runserver": [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
     }

@@ -28,8 +28,11 @@ def populate(threads: int, items_per_thread: int = 2, owner_users=None) -> list[
     base = models.Thread.objects.count()
     rows = models.Thread.objects.bulk_create(
         models.Thread(
-            id=f"thr_{base + n:032x}", owner=f"anon:o{n % 50}", title=f"Thread {base + n}",
-            created_at=now - timedelta(minutes=n), updated_at=now - timedelta(minutes=n),
+            id=f"thr_{base + n:032x}",
+            owner=f"anon:o{n % 50}",
+            title=f"Thread {base + n}",
+            created_at=now - timedelta(minutes=n),
+            updated_at=now - timedelta(minutes=n),
             data={"id": f"thr_{base + n:032x}", "created_at": now.isoformat(), "status": {"type": "active"}},
         )
         for n in range(threads)
@@ -39,24 +42,64 @@ def populate(threads: int, items_per_thread: int = 2, owner_users=None) -> list[
         for k in range(items_per_thread):
             kind = "user_message" if k % 2 == 0 else "assistant_message"
             data = (
-                {"type": kind, "id": f"m{k}", "thread_id": t.id, "created_at": now.isoformat(),
-                 "content": [{"type": "input_text", "text": f"question {k}"}], "attachments": [],
-                 "inference_options": {"model": "echo"}}
-                if kind == "user_message" else
-                {"type": kind, "id": f"m{k}", "thread_id": t.id, "created_at": now.isoformat(),
-                 "content": [{"type": "output_text", "text": f"**answer** {k}", "annotations": []}]}
+                {
+                    "type": kind,
+                    "id": f"m{k}",
+                    "thread_id": t.id,
+                    "created_at": now.isoformat(),
+                    "content": [{"type": "input_text", "text": f"question {k}"}],
+                    "attachments": [],
+                    "inference_options": {"model": "echo"},
+                }
+                if kind == "user_message"
+                else {
+                    "type": kind,
+                    "id": f"m{k}",
+                    "thread_id": t.id,
+                    "created_at": now.isoformat(),
+                    "content": [{"type": "output_text", "text": f"**answer** {k}", "annotations": []}],
+                }
             )
-            items.append(models.Item(id=f"m{k}", thread_id=t.id, owner=t.owner, type=kind,
-                                     created_at=now + timedelta(microseconds=k), text=f"text {k}", data=data))
+            items.append(
+                models.Item(
+                    id=f"m{k}",
+                    thread_id=t.id,
+                    owner=t.owner,
+                    type=kind,
+                    created_at=now + timedelta(microseconds=k),
+                    text=f"text {k}",
+                    data=data,
+                )
+            )
         feedback.append(models.Feedback(thread_id=t.id, item_id="m1", owner=t.owner, kind="positive"))
-        attachments.append(models.Attachment(id=f"atc_{t.id}", owner=t.owner, thread_id=t.id, name="a.txt",
-                                             mime_type="text/plain", data={}))
-        calls.append(models.ServerToolCall(thread_id=t.id, owner=t.owner, name="current_time", arguments="{}",
-                                           output="noon", created_at=now, finished_at=now))
-        events.append(models.ModerationEvent(thread_id=t.id, status_from="active", status_to="active",
-                                             actor_name="test", created_at=now))
-    for model, batch in ((models.Item, items), (models.Feedback, feedback), (models.Attachment, attachments),
-                         (models.ServerToolCall, calls), (models.ModerationEvent, events)):
+        attachments.append(
+            models.Attachment(
+                id=f"atc_{t.id}", owner=t.owner, thread_id=t.id, name="a.txt", mime_type="text/plain", data={}
+            )
+        )
+        calls.append(
+            models.ServerToolCall(
+                thread_id=t.id,
+                owner=t.owner,
+                name="current_time",
+                arguments="{}",
+                output="noon",
+                created_at=now,
+                finished_at=now,
+            )
+        )
+        events.append(
+            models.ModerationEvent(
+                thread_id=t.id, status_from="active", status_to="active", actor_name="test", created_at=now
+            )
+        )
+    for model, batch in (
+        (models.Item, items),
+        (models.Feedback, feedback),
+        (models.Attachment, attachments),
+        (models.ServerToolCall, calls),
+        (models.ModerationEvent, events),
+    ):
         model.objects.bulk_create(batch, batch_size=2000)
     return rows
 
@@ -81,8 +124,8 @@ def test_every_changelist_runs_the_same_queries_at_10000_threads(admin_client):
 
 
 def test_a_2000_item_thread_page_runs_as_many_queries_as_a_10_item_one(admin_client, django_assert_max_num_queries):
-    short, = populate(1, items_per_thread=10)
-    long, = populate(1, items_per_thread=2000)
+    (short,) = populate(1, items_per_thread=10)
+    (long,) = populate(1, items_per_thread=2000)
     short_count = queries_for(admin_client, reverse("admin:chat_thread_change", args=[short.seq]))
     url = reverse("admin:chat_thread_change", args=[long.seq])
     with django_assert_max_num_queries(short_count):

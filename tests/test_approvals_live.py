@@ -31,7 +31,8 @@ def sent(tmp_path: Path) -> list[dict]:
 
 def stream(http: httpx.Client, url: str, type_: str, **params) -> list[dict]:
     response = http.post(
-        url + "/chatkit", content=json.dumps({"type": type_, "params": params}),
+        url + "/chatkit",
+        content=json.dumps({"type": type_, "params": params}),
         headers={"Content-Type": "application/json", "X-CSRFToken": CSRF_TOKEN},
     )
     assert response.status_code == 200, response.text
@@ -41,10 +42,16 @@ def stream(http: httpx.Client, url: str, type_: str, **params) -> list[dict]:
 def approval(events: list[dict]) -> tuple[str, str, dict]:
     """(thread id, card item id, the Approve action) of a paused turn."""
     thread_id = events[0]["thread"]["id"]
-    card = next(e["item"] for e in events if e["type"] == "thread.item.done" and "Approve this action?" in json.dumps(e["item"]))
+    card = next(
+        e["item"] for e in events if e["type"] == "thread.item.done" and "Approve this action?" in json.dumps(e["item"])
+    )
     text = json.dumps(card["widget"])
     approval_id = text.split('"approval": "', 1)[1].split('"', 1)[0]
-    return thread_id, card["id"], {"type": "approval.approve", "handler": "server", "payload": {"approval": approval_id}}
+    return (
+        thread_id,
+        card["id"],
+        {"type": "approval.approve", "handler": "server", "payload": {"approval": approval_id}},
+    )
 
 
 def answer(events: list[dict]) -> str:
@@ -53,12 +60,15 @@ def answer(events: list[dict]) -> str:
 
 
 def test_a_paused_run_survives_a_restart_and_is_decided_once_across_processes(tmp_path):
-    env = scripted_env(tmp_path, [
-        {"call": "send_email", "arguments": {"to": "ana@example.com", "subject": "one"}},
-        {"call": "send_email", "arguments": {"to": "bob@example.com", "subject": "two"}},
-        {"say": "Sent it."},
-        {"say": "Sent it too."},
-    ])
+    env = scripted_env(
+        tmp_path,
+        [
+            {"call": "send_email", "arguments": {"to": "ana@example.com", "subject": "one"}},
+            {"call": "send_email", "arguments": {"to": "bob@example.com", "subject": "two"}},
+            {"say": "Sent it."},
+            {"say": "Sent it too."},
+        ],
+    )
     http = httpx.Client(timeout=60)
     http.cookies.set("csrftoken", CSRF_TOKEN)
 
@@ -87,8 +97,12 @@ def test_a_paused_run_survives_a_restart_and_is_decided_once_across_processes(tm
             barrier.wait()
             response = http.post(
                 url + "/chatkit",
-                content=json.dumps({"type": "threads.custom_action", "params": {
-                    "thread_id": thread_id, "item_id": item_id, "action": approve}}),
+                content=json.dumps(
+                    {
+                        "type": "threads.custom_action",
+                        "params": {"thread_id": thread_id, "item_id": item_id, "action": approve},
+                    }
+                ),
                 headers={"Content-Type": "application/json", "X-CSRFToken": CSRF_TOKEN},
             )
             if response.status_code == 409:  # the other click holds the thread's turn (chat/turns.py)

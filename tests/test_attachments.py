@@ -66,7 +66,9 @@ def csrf(client) -> dict:
 
 async def create(client, name="notes.txt", data=NOTES, mime="text/plain", size=None):
     """``attachments.create`` (two-phase, phase one)."""
-    return await client.request("attachments.create", name=name, size=len(data) if size is None else size, mime_type=mime)
+    return await client.request(
+        "attachments.create", name=name, size=len(data) if size is None else size, mime_type=mime
+    )
 
 
 async def upload_two_phase(client, name="notes.txt", data=NOTES, mime="text/plain", method="POST"):
@@ -75,9 +77,13 @@ async def upload_two_phase(client, name="notes.txt", data=NOTES, mime="text/plai
     attachment = created.json()
     url = attachment["upload_descriptor"]["url"]
     if method == "PUT":
-        response = await client.http.put(url, content=data, headers={**attachment["upload_descriptor"]["headers"], "Content-Type": mime})
+        response = await client.http.put(
+            url, content=data, headers={**attachment["upload_descriptor"]["headers"], "Content-Type": mime}
+        )
     else:
-        response = await client.http.post(url, files={"file": (name, data, mime)}, headers=attachment["upload_descriptor"]["headers"])
+        response = await client.http.post(
+            url, files={"file": (name, data, mime)}, headers=attachment["upload_descriptor"]["headers"]
+        )
     return attachment, response
 
 
@@ -149,11 +155,17 @@ async def test_another_owner_cant_read_attach_download_upload_or_delete(make_cli
     before = sorted([(a.id, a.file.name, a.thread_id, a.data) async for a in models.Attachment.objects.all()], key=str)
     files_before = sorted(p.read_bytes() for p in stored_files(media))
 
-    for url in (f"/chatkit/attachments/{done}", f"/chatkit/attachments/{image}/preview", f"/chatkit/attachments/{image}"):
+    for url in (
+        f"/chatkit/attachments/{done}",
+        f"/chatkit/attachments/{image}/preview",
+        f"/chatkit/attachments/{image}",
+    ):
         answer = await mallory.http.get(url)
         assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found", url
     put = await mallory.http.put(f"/chatkit/attachments/{pending}", content=b"mine now", headers=csrf(mallory))
-    post = await mallory.http.post(f"/chatkit/attachments/{pending}", files={"file": ("x.txt", b"x", "text/plain")}, headers=csrf(mallory))
+    post = await mallory.http.post(
+        f"/chatkit/attachments/{pending}", files={"file": ("x.txt", b"x", "text/plain")}, headers=csrf(mallory)
+    )
     assert put.status_code == post.status_code == 404
     for request in (
         mallory.request("threads.create", input=user_input("mine", [done])),
@@ -181,7 +193,9 @@ async def test_oversized_files_are_refused_with_nothing_left(client, media, sett
 
 
 async def test_declared_types_outside_the_list_are_refused_before_anything_is_stored(client):
-    response = await client.request("attachments.create", name="tool.exe", size=10, mime_type="application/x-msdownload")
+    response = await client.request(
+        "attachments.create", name="tool.exe", size=10, mime_type="application/x-msdownload"
+    )
     assert response.status_code == 415 and response.json()["error"]["code"] == "type_not_allowed"
     assert await models.Attachment.objects.acount() == 0
 
@@ -256,7 +270,9 @@ def user_parts(call) -> list[dict]:
 async def test_a_text_file_and_a_pdf_reach_the_model_input(client, scripted):
     scripted.enqueue([assistant_message("The code word is PERIWINKLE.", item_id=new_id("message"))])
     text_id = (await upload_direct(client)).json()["id"]
-    pdf_id = (await upload_direct(client, "report.pdf", pdf_with_text("Quarterly revenue grew 42 percent"), "application/pdf")).json()["id"]
+    pdf_id = (
+        await upload_direct(client, "report.pdf", pdf_with_text("Quarterly revenue grew 42 percent"), "application/pdf")
+    ).json()["id"]
     _, events = await client.new_thread_with(user_input("Summarise both files", [text_id, pdf_id]))
     assert assistant_text(events) == "The code word is PERIWINKLE."
 
@@ -282,7 +298,10 @@ async def test_images_go_as_image_input_to_models_that_read_them(client, scripte
     image_id = (await upload_direct(client, "dot.png", PNG, "image/png")).json()["id"]
     await client.new_thread_with(user_input("What is this?", [image_id]))
     image = user_parts(scripted.last_call)[1]
-    assert image["type"] == "input_image" and image["image_url"] == "data:image/png;base64," + base64.b64encode(PNG).decode()
+    assert (
+        image["type"] == "input_image"
+        and image["image_url"] == "data:image/png;base64," + base64.b64encode(PNG).decode()
+    )
 
 
 async def test_a_model_without_images_is_told_the_image_and_its_name(client):
@@ -316,7 +335,10 @@ async def test_attachments_delete_removes_row_and_bytes(client, media):
 
 
 async def test_thread_deletion_removes_its_attachments_bytes(client, media):
-    ids = [(await upload_direct(client)).json()["id"], (await upload_direct(client, "a.png", PNG, "image/png")).json()["id"]]
+    ids = [
+        (await upload_direct(client)).json()["id"],
+        (await upload_direct(client, "a.png", PNG, "image/png")).json()["id"],
+    ]
     thread_id, _ = await client.new_thread_with(user_input("two files", ids))
     assert len(stored_files(media)) == 2
     await client.json("threads.delete", thread_id=thread_id)
@@ -358,8 +380,13 @@ def test_admin_shows_owner_thread_size_type_preview_and_download(admin_client, c
 
     stored = default_storage.save("chat/attachments/atc_x/dot.png", ContentFile(PNG))
     row = models.Attachment.objects.create(
-        id="atc_" + "a" * 32, owner="anon:abcdef123", name="dot.png", mime_type="image/png", file=stored,
-        size=len(PNG), data={"id": "atc_" + "a" * 32, "type": "file", "name": "dot.png", "mime_type": "image/png"},
+        id="atc_" + "a" * 32,
+        owner="anon:abcdef123",
+        name="dot.png",
+        mime_type="image/png",
+        file=stored,
+        size=len(PNG),
+        data={"id": "atc_" + "a" * 32, "type": "file", "name": "dot.png", "mime_type": "image/png"},
     )
     listing = admin_client.get(reverse("admin:chat_attachment_changelist")).content.decode()
     assert "dot.png" in listing and "anonymous (abcdef…)" in listing and "image/png" in listing and "bytes" in listing
@@ -388,9 +415,7 @@ async def test_two_racing_uploads_to_one_attachment_store_one_file(client, media
 
     created = (await create(client)).json()
     url = created["upload_descriptor"]["url"]
-    answers = await asyncio.gather(
-        *(client.http.put(url, content=NOTES, headers=csrf(client)) for _ in range(4))
-    )
+    answers = await asyncio.gather(*(client.http.put(url, content=NOTES, headers=csrf(client)) for _ in range(4)))
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [200, 409, 409, 409], [a.text for a in answers]
     assert [p.read_bytes() for p in stored_files(media)] == [NOTES]
@@ -410,16 +435,35 @@ def test_the_page_gives_both_uis_the_attachment_options(client, settings):
 def test_the_thread_page_links_its_attachments_through_the_admin(admin_client, client, media):
     from django.urls import reverse
 
-    thread = models.Thread.objects.create(id="thr_" + "b" * 32, owner="anon:x", created_at="2026-01-01T00:00:00Z", data={})
+    thread = models.Thread.objects.create(
+        id="thr_" + "b" * 32, owner="anon:x", created_at="2026-01-01T00:00:00Z", data={}
+    )
     row = models.Attachment.objects.create(
-        id="atc_" + "b" * 32, owner="anon:x", thread=thread, name="n.txt", mime_type="text/plain",
-        file="chat/attachments/atc_b/n.txt", size=3, data={},
+        id="atc_" + "b" * 32,
+        owner="anon:x",
+        thread=thread,
+        name="n.txt",
+        mime_type="text/plain",
+        file="chat/attachments/atc_b/n.txt",
+        size=3,
+        data={},
     )
     attached = {"id": row.id, "type": "file", "name": "n.txt", "mime_type": "text/plain"}
     models.Item.objects.create(
-        id="msg_" + "b" * 32, thread=thread, owner="anon:x", type="user_message", created_at="2026-01-01T00:00:00Z",
-        data={"id": "msg_" + "b" * 32, "thread_id": thread.id, "created_at": "2026-01-01T00:00:00Z", "type": "user_message",
-              "content": [{"type": "input_text", "text": "see file"}], "attachments": [attached], "inference_options": {}},
+        id="msg_" + "b" * 32,
+        thread=thread,
+        owner="anon:x",
+        type="user_message",
+        created_at="2026-01-01T00:00:00Z",
+        data={
+            "id": "msg_" + "b" * 32,
+            "thread_id": thread.id,
+            "created_at": "2026-01-01T00:00:00Z",
+            "type": "user_message",
+            "content": [{"type": "input_text", "text": "see file"}],
+            "attachments": [attached],
+            "inference_options": {},
+        },
     )
     page = admin_client.get(reverse("admin:chat_thread_change", args=[thread.seq])).content.decode()
     assert reverse("admin:chat_attachment_file", args=[row.seq, "download"]) in page

@@ -82,7 +82,10 @@ async def test_an_empty_message_is_refused_and_nothing_is_stored(client, content
 async def test_a_message_over_the_cap_is_refused(client, settings):
     settings.CHATKIT_MAX_MESSAGE_CHARS = 50
     error = assert_json_error(
-        await client.request("threads.create", input=user_input("x" * 51)), 400, "message_too_long", "params.input.content"
+        await client.request("threads.create", input=user_input("x" * 51)),
+        400,
+        "message_too_long",
+        "params.input.content",
     )
     assert "50" in error["message"]
     assert not await models.Thread.objects.aexists()
@@ -96,7 +99,10 @@ async def test_a_message_over_the_cap_is_refused(client, settings):
 async def test_a_long_title_is_refused_and_the_stored_one_kept(client, settings):
     thread_id, _ = await client.new_thread("hello")
     assert_json_error(
-        await client.request("threads.update", thread_id=thread_id, title="t" * 100_000), 400, "title_too_long", "params.title"
+        await client.request("threads.update", thread_id=thread_id, title="t" * 100_000),
+        400,
+        "title_too_long",
+        "params.title",
     )
     [listed] = (await client.json("threads.list"))["data"]
     assert listed["title"] == "hello"
@@ -180,9 +186,20 @@ JSON_VALUES = st.recursive(
     max_leaves=8,
 )
 REQUEST_TYPES = [
-    "threads.create", "threads.add_user_message", "threads.add_client_tool_output", "threads.retry_after_item",
-    "threads.custom_action", "threads.sync_custom_action", "threads.list", "items.list", "threads.update",
-    "threads.get_by_id", "threads.delete", "items.feedback", "attachments.delete", "nonsense",
+    "threads.create",
+    "threads.add_user_message",
+    "threads.add_client_tool_output",
+    "threads.retry_after_item",
+    "threads.custom_action",
+    "threads.sync_custom_action",
+    "threads.list",
+    "items.list",
+    "threads.update",
+    "threads.get_by_id",
+    "threads.delete",
+    "items.feedback",
+    "attachments.delete",
+    "nonsense",
 ]
 FIELDS = ["thread_id", "item_id", "input", "limit", "after", "order", "title", "action", "result", "kind", "item_ids"]
 
@@ -195,7 +212,15 @@ def odd_requests(draw, thread_id: str, item_id: str):
     if draw(st.booleans()):
         params["item_id"] = item_id
     if draw(st.booleans()):
-        params["input"] = {"content": draw(st.lists(st.fixed_dictionaries({"type": st.just("input_text"), "text": st.text(max_size=30)}), max_size=2)), "attachments": [], "inference_options": {}}
+        params["input"] = {
+            "content": draw(
+                st.lists(
+                    st.fixed_dictionaries({"type": st.just("input_text"), "text": st.text(max_size=30)}), max_size=2
+                )
+            ),
+            "attachments": [],
+            "inference_options": {},
+        }
     return {"type": draw(st.sampled_from(REQUEST_TYPES)), "params": params}
 
 

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 
 def test_the_chart_counts_feedback_per_day_and_links_to_the_answers(admin_client):
     threads = populate(3)  # each thread: one positive rating on its answer "m1", today
-    models.Feedback.objects.filter(thread=threads[2]).update(kind="negative", created_at=timezone.now() - timedelta(days=3))
+    models.Feedback.objects.filter(thread=threads[2]).update(
+        kind="negative", created_at=timezone.now() - timedelta(days=3)
+    )
     page = admin_client.get(reverse("admin:chat_feedback_chart")).content.decode()
     assert "2 👍 and 1 👎 in the last 30 days" in page
     assert page.count('<rect class="positive"') == 1 and page.count('<rect class="negative"') == 1

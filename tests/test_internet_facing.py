@@ -146,7 +146,10 @@ def test_production_settings_send_hsts_and_secure_cookies(tmp_path):
 
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=PROJECT, env=server_env(tmp_path / "unused.sqlite3", **env_overrides), check=True, timeout=300,
+        cwd=PROJECT,
+        env=server_env(tmp_path / "unused.sqlite3", **env_overrides),
+        check=True,
+        timeout=300,
     )
     with live_server(tmp_path, **env_overrides) as live:
         plain = httpx.get(live.url + "/", headers={"X-Forwarded-Proto": "http"})

@@ -42,7 +42,7 @@ def test_code_fences_that_are_not_tool_calls_pass():
 @pytest.mark.parametrize(
     "scaffolding",
     [
-        "<tool_call>\n{\"name\": \"current_time\", \"arguments\": {}}\n</tool_call>",
+        '<tool_call>\n{"name": "current_time", "arguments": {}}\n</tool_call>',
         "<tool_response>\n12:00\n</tool_response>",
         "[tool show_quick_replies({}) returned: The options are shown]",
         "<|im_start|>user\nhi",
@@ -115,7 +115,9 @@ def test_a_run_repeated_back_to_back_is_a_loop_long_before_the_cap():
 
 
 def test_json_options_repeating_inside_a_call_are_a_loop():
-    text = '{"name": "show_quick_replies", "arguments": {"question": "Where?", "options": [' + '"Lisbon", "Paris", ' * 30
+    text = (
+        '{"name": "show_quick_replies", "arguments": {"question": "Where?", "options": [' + '"Lisbon", "Paris", ' * 30
+    )
     assert first_loop_at(text) is not None
 
 

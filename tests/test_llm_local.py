@@ -139,9 +139,7 @@ async def test_closing_the_stream_aborts_generation():
     # The worker stops at the next token, so the next generation starts promptly.
     started = time.perf_counter()
     response = await asyncio.wait_for(
-        model.get_response(
-            None, "Say OK.", ModelSettings(max_tokens=4), [], None, [], ModelTracing.DISABLED
-        ),
+        model.get_response(None, "Say OK.", ModelSettings(max_tokens=4), [], None, [], ModelTracing.DISABLED),
         timeout=30,
     )
     assert response.output and time.perf_counter() - started < 10
@@ -172,9 +170,7 @@ async def test_generations_run_one_at_a_time_and_both_finish():
     await model.load()
 
     async def ask(text: str):
-        return await model.get_response(
-            None, text, ModelSettings(max_tokens=6), [], None, [], ModelTracing.DISABLED
-        )
+        return await model.get_response(None, text, ModelSettings(max_tokens=6), [], None, [], ModelTracing.DISABLED)
 
     first = asyncio.create_task(ask("Say one."))
     second = asyncio.create_task(ask("Say two."))

@@ -96,7 +96,10 @@ async def test_a_repeating_tool_call_is_rescued_as_a_call_not_shown_as_json():
 
 
 async def test_an_unusable_call_is_asked_again_for_text():
-    model = Scripted((['{"name": "show_quick', '_replies", "arguments": {"question": '], "stop"), (words("Pick Lisbon or Porto."), "stop"))
+    model = Scripted(
+        (['{"name": "show_quick', '_replies", "arguments": {"question": '], "stop"),
+        (words("Pick Lisbon or Porto."), "stop"),
+    )
     text, calls = await answer(model, "Show me quick reply buttons", [show_quick_replies])
     assert text == "Pick Lisbon or Porto." and not calls
     retry = model.requests[1]
@@ -112,7 +115,9 @@ async def test_an_answer_of_scaffolding_only_is_asked_again_then_apologises():
 
 
 async def test_scaffolding_after_text_ends_the_answer_there():
-    model = Scripted((words("It is 09:30 in Paris.") + ["<tool_response>", "\n09:30\n", "</tool_response>", " more"], "stop"))
+    model = Scripted(
+        (words("It is 09:30 in Paris.") + ["<tool_response>", "\n09:30\n", "</tool_response>", " more"], "stop")
+    )
     text, _ = await answer(model)
     assert text == "It is 09:30 in Paris."
 
@@ -128,7 +133,11 @@ async def test_a_call_cut_short_by_a_loop_is_asked_again_and_the_retry_runs():
 
 async def test_a_sentence_before_a_call_is_dropped_and_the_call_runs():
     preamble = words("Sure! Here is the JSON object for the function call:") + ["\n\n```json\n"]
-    call = ['{"name": "show_quick_replies", ', '"arguments": {"question": "Tea?", "options": ["Tea", "Coffee"]}}', "\n```"]
+    call = [
+        '{"name": "show_quick_replies", ',
+        '"arguments": {"question": "Tea?", "options": ["Tea", "Coffee"]}}',
+        "\n```",
+    ]
     model = Scripted((preamble + call + words(" Enjoy!"), "stop"))
     text, calls = await answer(model, "Show me quick reply buttons", [show_quick_replies])
     assert text == "" and [c.name for c in calls] == ["show_quick_replies"]

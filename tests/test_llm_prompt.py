@@ -37,7 +37,11 @@ def test_tool_calls_and_results_keep_the_templates_tool_roles():
     assert roles[:4] == ["system", "user", "assistant", "tool"]
     call = request["messages"][2]["tool_calls"][0]
     assert call["id"] == "c1" and call["function"] == {"name": "current_time", "arguments": '{"timezone":"UTC"}'}
-    assert request["messages"][3] == {"role": "tool", "tool_call_id": "c1", "content": "Tuesday 01 December 2026, 09:30 (UTC)"}
+    assert request["messages"][3] == {
+        "role": "tool",
+        "tool_call_id": "c1",
+        "content": "Tuesday 01 December 2026, 09:30 (UTC)",
+    }
     # Nothing is folded into the user's words any more.
     assert request["messages"][1]["content"] == "What time is it?"
     assert not any("returned:" in str(m.get("content")) for m in request["messages"])
@@ -50,7 +54,10 @@ def test_developer_messages_become_system_and_part_lists_become_strings():
     messages = template_messages(
         [
             {"role": "developer", "content": "note"},
-            {"role": "assistant", "content": [{"type": "output_text", "text": "Hel"}, {"type": "output_text", "text": "lo"}]},
+            {
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": "Hel"}, {"type": "output_text", "text": "lo"}],
+            },
         ]
     )
     assert messages == [{"role": "system", "content": "note"}, {"role": "assistant", "content": "Hello"}]
@@ -60,13 +67,18 @@ def test_sampling_comes_from_the_model_card_and_settings_override_it():
     request, _ = build("hi")
     assert (request["top_p"], request["top_k"], request["repeat_penalty"]) == (0.8, 20, 1.1)
     model = LocalModel()
-    overridden = model.build_request("x", "hi", ModelSettings(temperature=0.9, top_p=0.5, presence_penalty=0.3), [], [])[0]
+    overridden = model.build_request(
+        "x", "hi", ModelSettings(temperature=0.9, top_p=0.5, presence_penalty=0.3), [], []
+    )[0]
     assert (overridden["temperature"], overridden["top_p"], overridden["presence_penalty"]) == (0.9, 0.5, 0.3)
 
 
 def _user(text: str, n: int) -> UserMessageItem:
     return UserMessageItem(
-        id=f"u{n}", thread_id="t", created_at=datetime.now(), content=[UserMessageTextContent(text=text)],
+        id=f"u{n}",
+        thread_id="t",
+        created_at=datetime.now(),
+        content=[UserMessageTextContent(text=text)],
         inference_options=InferenceOptions(),
     )
 
@@ -74,9 +86,13 @@ def _user(text: str, n: int) -> UserMessageItem:
 async def test_the_sdk_cancel_note_reaches_the_model_as_system_context():
     items = [
         _user("Tell me a long story.", 1),
-        AssistantMessageItem(id="a1", thread_id="t", created_at=datetime.now(), content=[AssistantMessageContent(text="Once upon")]),
+        AssistantMessageItem(
+            id="a1", thread_id="t", created_at=datetime.now(), content=[AssistantMessageContent(text="Once upon")]
+        ),
         SDKHiddenContextItem(
-            id="h1", thread_id="t", created_at=datetime.now(),
+            id="h1",
+            thread_id="t",
+            created_at=datetime.now(),
             content="The user cancelled the stream. Stop responding to the prior request.",
         ),
         _user("What is 2 + 2?", 2),
@@ -102,7 +118,10 @@ def count_words(messages) -> int:
 def test_history_is_trimmed_oldest_first_keeping_system_and_newest():
     history = [{"role": "system", "content": "Be brief."}]
     for i in range(30):
-        history += [{"role": "user", "content": f"question {i} " + "x " * 20}, {"role": "assistant", "content": f"answer {i}"}]
+        history += [
+            {"role": "user", "content": f"question {i} " + "x " * 20},
+            {"role": "assistant", "content": f"answer {i}"},
+        ]
     history.append({"role": "user", "content": "newest"})
     fitted, tokens = fit_messages(history, count_words, 200, n_ctx=4096)
     assert tokens == count_words(fitted) <= 200
@@ -116,7 +135,11 @@ def test_a_tool_call_and_its_results_are_dropped_together():
     history = [
         {"role": "system", "content": "s"},
         {"role": "user", "content": "old " * 50},
-        {"role": "assistant", "content": "", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+        },
         {"role": "tool", "tool_call_id": "c1", "content": "result " * 50},
         {"role": "user", "content": "newest"},
     ]
@@ -144,7 +167,12 @@ async def test_the_runtime_tokenizer_measures_the_rendered_prompt():
     base = model.count_tokens(short)
     assert 3 < base < 60  # the template's own tokens plus "hi"
     assert 290 <= model.count_tokens(long) - base <= 310  # one token per " hi"
-    tools = [{"type": "function", "function": {"name": "f", "description": "d", "parameters": {"type": "object", "properties": {}}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {"name": "f", "description": "d", "parameters": {"type": "object", "properties": {}}},
+        }
+    ]
     assert model.count_tokens(short, tools) > base + 20  # the tools' block counts too
 
     request, _ = model.build_request("Be brief.", "word " * 5000, ModelSettings(max_tokens=512), [], [])

@@ -26,7 +26,11 @@ def local_model(settings, monkeypatch):
 
 async def test_local_model_streams_a_persisted_answer(client, local_model):
     thread_id, events = await client.new_thread("Say hello to Django in one short sentence.")
-    deltas = [e for e in events if e["type"] == "thread.item.updated" and e["update"]["type"] == "assistant_message.content_part.text_delta"]
+    deltas = [
+        e
+        for e in events
+        if e["type"] == "thread.item.updated" and e["update"]["type"] == "assistant_message.content_part.text_delta"
+    ]
     assert len(deltas) >= 2, [e["type"] for e in events]
     text = assistant_text(events)
     assert text.strip()
@@ -36,7 +40,9 @@ async def test_local_model_streams_a_persisted_answer(client, local_model):
 
 
 async def test_local_model_runs_a_server_tool(client, local_model):
-    _, events = await client.new_thread("What time is it right now in the Europe/Paris time zone? Use the current_time tool.")
+    _, events = await client.new_thread(
+        "What time is it right now in the Europe/Paris time zone? Use the current_time tool."
+    )
     progress = [e for e in events if e["type"] == "progress_update"]
     assert any("Checking the time" in e["text"] for e in progress), [e["type"] for e in events]
     assert assistant_text(events).strip()

@@ -43,23 +43,34 @@ async def test_a_locked_thread_refuses_with_its_reason_and_keeps_the_record(clie
     assert events[-1]["type"] == "error" and events[-1]["message"] == "This thread is locked: Spam links"
     assert await models.Item.objects.filter(thread_id=first).acount() == 2  # nothing was added
 
-    reopened = await sync_to_async(changelist_action)(admin_client, "reopen_threads", threads[:1], apply="1", reason="Appeal accepted")
+    reopened = await sync_to_async(changelist_action)(
+        admin_client, "reopen_threads", threads[:1], apply="1", reason="Appeal accepted"
+    )
     assert reopened.status_code == 302
     events = await client.stream("threads.add_user_message", thread_id=first, input=user_input("hello again"))
     assert events[-1]["type"] != "error", events[-1]
 
-    record = await sync_to_async(list)(models.ModerationEvent.objects.filter(thread_id=first).order_by("created_at", "id"))
+    record = await sync_to_async(list)(
+        models.ModerationEvent.objects.filter(thread_id=first).order_by("created_at", "id")
+    )
     assert [(e.status_from, e.status_to, e.reason, e.actor_name) for e in record] == [
         ("active", "locked", "Spam links", "admin"),
         ("locked", "active", "Appeal accepted", "admin"),
     ]
-    page = (await sync_to_async(admin_client.get)(reverse("admin:chat_thread_change", args=[threads[0].seq]))).content.decode()
+    page = (
+        await sync_to_async(admin_client.get)(reverse("admin:chat_thread_change", args=[threads[0].seq]))
+    ).content.decode()
     assert "locked → active" in page and "Appeal accepted" in page and "Spam links" in page
 
 
 def test_the_thread_form_needs_a_reason_to_close_and_records_it(admin_client):
-    thread = models.Thread.objects.create(id="thr_form", owner="anon:x", title="t", created_at="2026-01-01T00:00Z",
-                                          data={"id": "thr_form", "created_at": "2026-01-01T00:00:00Z", "status": {"type": "active"}})
+    thread = models.Thread.objects.create(
+        id="thr_form",
+        owner="anon:x",
+        title="t",
+        created_at="2026-01-01T00:00Z",
+        data={"id": "thr_form", "created_at": "2026-01-01T00:00:00Z", "status": {"type": "active"}},
+    )
     url = reverse("admin:chat_thread_change", args=[thread.seq])
     refused = admin_client.post(url, {"title": "t", "status": "closed", "moderation_reason": ""})
     assert refused.status_code == 200 and b"Give a reason" in refused.content
@@ -70,8 +81,12 @@ def test_the_thread_form_needs_a_reason_to_close_and_records_it(admin_client):
 
 
 def test_setting_the_same_status_again_records_nothing():
-    models.Thread.objects.create(id="thr_same", owner="anon:x", created_at="2026-01-01T00:00Z",
-                                 data={"id": "thr_same", "created_at": "2026-01-01T00:00:00Z", "status": {"type": "active"}})
+    models.Thread.objects.create(
+        id="thr_same",
+        owner="anon:x",
+        created_at="2026-01-01T00:00Z",
+        data={"id": "thr_same", "created_at": "2026-01-01T00:00:00Z", "status": {"type": "active"}},
+    )
     assert set_status(["thr_same"], "locked", "why", actor_name="cron") == 1
     assert set_status(["thr_same"], "locked", "why", actor_name="cron") == 0
     assert models.ModerationEvent.objects.count() == 1

@@ -25,11 +25,19 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def make_thread(thread_id: str, days_idle: float) -> models.Thread:
     at = timezone.now() - timedelta(days=days_idle)
-    thread = models.Thread.objects.create(id=thread_id, owner="anon:a", title=thread_id, created_at=at, updated_at=at,
-                                          data={"id": thread_id, "created_at": at.isoformat(), "status": {"type": "active"}})
+    thread = models.Thread.objects.create(
+        id=thread_id,
+        owner="anon:a",
+        title=thread_id,
+        created_at=at,
+        updated_at=at,
+        data={"id": thread_id, "created_at": at.isoformat(), "status": {"type": "active"}},
+    )
     models.Item.objects.create(id="m1", thread=thread, owner="anon:a", type="user_message", created_at=at, data={})
     models.Feedback.objects.create(thread=thread, item_id="m1", owner="anon:a", kind="positive")
-    attachment = models.Attachment(id=f"atc_{thread_id}", owner="anon:a", thread=thread, name="n.txt", mime_type="text/plain", data={})
+    attachment = models.Attachment(
+        id=f"atc_{thread_id}", owner="anon:a", thread=thread, name="n.txt", mime_type="text/plain", data={}
+    )
     attachment.file.save("n.txt", ContentFile(b"12345"), save=True)
     return thread
 
@@ -53,7 +61,11 @@ def test_purge_dry_run_deletes_nothing_and_the_real_run_deletes_old_threads(sett
 
     call_command("purge_threads", older_than=30, stdout=StringIO())
     assert list(models.Thread.objects.values_list("id", flat=True)) == ["thr_new"]
-    assert models.Item.objects.count() == 1 and models.Feedback.objects.count() == 1 and models.Attachment.objects.count() == 1
+    assert (
+        models.Item.objects.count() == 1
+        and models.Feedback.objects.count() == 1
+        and models.Attachment.objects.count() == 1
+    )
     assert not (tmp_path / old_file).exists() and Session.objects.count() == 0
 
 
@@ -85,8 +97,13 @@ async def test_threads_list_by_last_activity_pages_stably(client):
 
 def run_chat(env, text: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "manage.py", "chat", *args], input=text, capture_output=True, text=True,
-        cwd=PROJECT, env=env, timeout=120,
+        [sys.executable, "manage.py", "chat", *args],
+        input=text,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        env=env,
+        timeout=120,
     )
 
 
@@ -109,6 +126,8 @@ def test_manage_py_chat_from_a_pipe(tmp_path):
         assert db.execute("select owner, title from chat_thread").fetchall() == [("cli:tester", "hello from a pipe")]
         types = [t for (t,) in db.execute("select type from chat_item order by seq")]
         assert types == ["user_message", "assistant_message"] * 3
-        db.execute("update chat_thread set status='locked', data=json_set(data, '$.status', json('{\"type\":\"locked\",\"reason\":\"Read only\"}'))")
+        db.execute(
+            'update chat_thread set status=\'locked\', data=json_set(data, \'$.status\', json(\'{"type":"locked","reason":"Read only"}\'))'
+        )
     locked = run_chat(env, "still there?\n", "--owner", "cli:tester", "--thread", thread_id)
     assert locked.returncode != 0 and "This thread is locked: Read only" in locked.stderr

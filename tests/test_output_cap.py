@@ -56,7 +56,12 @@ async def test_a_chat_completions_answer_that_used_the_whole_cap_is_marked(clien
 
     settings.CHATKIT_MAX_OUTPUT_TOKENS = 3
     model = ScriptedModel()
-    model.enqueue(ModelStep(output=[assistant_message("one two three", item_id=new_id("message"))], usage=Usage(requests=1, output_tokens=3)))
+    model.enqueue(
+        ModelStep(
+            output=[assistant_message("one two three", item_id=new_id("message"))],
+            usage=Usage(requests=1, output_tokens=3),
+        )
+    )
     use_model(model)
     _, events = await client.new_thread("count")
     assert assistant_text(events) == "one two three" + MARKER.format(limit=3)

@@ -64,7 +64,9 @@ async def test_item_state_gives_feedback_and_stopped_answers_to_the_owner_only(m
     alice, bob = make_client(), make_client()
     await alice.http.get("/")
     thread_id, events = await alice.new_thread("rate me")
-    answer = next(e["item"]["id"] for e in events if e["type"] == "thread.item.done" and e["item"]["type"] == "assistant_message")
+    answer = next(
+        e["item"]["id"] for e in events if e["type"] == "thread.item.done" and e["item"]["type"] == "assistant_message"
+    )
     await alice.json("items.feedback", thread_id=thread_id, item_ids=[answer], kind="positive")
     await alice.json("items.feedback", thread_id=thread_id, item_ids=[answer], kind="negative")
 
@@ -78,8 +80,12 @@ async def test_item_state_gives_feedback_and_stopped_answers_to_the_owner_only(m
     def stop_after_answer() -> None:
         row = models.Item.objects.get(id=answer)
         models.Item.objects.create(
-            id="shcx_1", thread_id=thread_id, owner=row.owner, type=models.ItemType.SDK_HIDDEN_CONTEXT,
-            created_at=row.created_at, data={"id": "shcx_1", "type": "sdk_hidden_context"},
+            id="shcx_1",
+            thread_id=thread_id,
+            owner=row.owner,
+            type=models.ItemType.SDK_HIDDEN_CONTEXT,
+            created_at=row.created_at,
+            data={"id": "shcx_1", "type": "sdk_hidden_context"},
         )
 
     await stop_after_answer()

@@ -103,7 +103,10 @@ class SchemaShapes:
             return {
                 "kind": "object",
                 "props": {
-                    name: {"optional": name not in required, "shape": None if name == "type" else self.shape(prop, depth + 1)}
+                    name: {
+                        "optional": name not in required,
+                        "shape": None if name == "type" else self.shape(prop, depth + 1),
+                    }
                     for name, prop in node["properties"].items()
                 },
             }
@@ -137,7 +140,11 @@ def differences(ts: dict | None, py: dict | None, path: str, direction: str) -> 
         return found
     if ts["kind"] == "object" and py["kind"] == "union":
         # One TS type for several SDK members (e.g. Task): it must fit each of them.
-        return [d for tag, member in sorted(py["members"].items()) for d in differences(ts, member, f"{path}[{tag}]", direction)]
+        return [
+            d
+            for tag, member in sorted(py["members"].items())
+            for d in differences(ts, member, f"{path}[{tag}]", direction)
+        ]
     if ts["kind"] == "union" and py["kind"] == "object":
         return [f"{path}: the frontend has a union where the SDK has one object"]
     found = []

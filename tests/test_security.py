@@ -140,7 +140,11 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     """DEBUG unset (off by default), a real key, a real host name: not one warning."""
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=PROJECT, env=production_env(tmp_path), capture_output=True, text=True, timeout=120,
+        cwd=PROJECT,
+        env=production_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
@@ -149,12 +153,21 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
 def test_debug_is_off_unless_turned_on(tmp_path):
     code = "import django; django.setup(); from django.conf import settings as s; print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT)"
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=PROJECT, env=production_env(tmp_path), capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code],
+        cwd=PROJECT,
+        env=production_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.stdout.split() == ["False", "True", "True", "31536000", "True"], result.stderr
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=PROJECT, env=production_env(tmp_path, DEBUG="1"),
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", code],
+        cwd=PROJECT,
+        env=production_env(tmp_path, DEBUG="1"),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.stdout.split() == ["True", "False", "False", "0", "False"], result.stderr
 

@@ -32,7 +32,13 @@ def thread_page(admin_client, thread_id: str, **query) -> str:
 
 async def test_server_tool_calls_and_widgets_are_recorded_and_drawn(client, scripted, admin_client):
     scripted.enqueue([function_call("current_time", {"timezone": "UTC"}, call_id="call_time")])
-    scripted.enqueue([function_call("show_quick_replies", {"question": "Which city?", "options": ["Lisbon", "Porto"]}, call_id="call_qr")])
+    scripted.enqueue(
+        [
+            function_call(
+                "show_quick_replies", {"question": "Which city?", "options": ["Lisbon", "Porto"]}, call_id="call_qr"
+            )
+        ]
+    )
     # The quick-reply widget ends the turn (StopAtTools, chat/agents.py): the next answer is the choice's.
     thread_id, _ = await client.new_thread("What time is it?")
     scripted.enqueue([assistant_message("It is **noon**; pick a city.", item_id=new_id("message"))])
@@ -62,11 +68,21 @@ def test_hidden_context_and_cut_off_answers_are_marked(admin_client):
     async def write():
         await store.save_thread(thread, ctx)
         for item in (
-            HiddenContextItem(id=new_id("message"), thread_id=thread.id, created_at=now, content="User is on the paid plan"),
-            AssistantMessageItem(id=new_id("message"), thread_id=thread.id, created_at=now,
-                                 content=[AssistantMessageContent(text="The first half of an answ")]),
-            SDKHiddenContextItem(id=new_id("sdk_hidden_context"), thread_id=thread.id, created_at=now,
-                                 content="The user cancelled the stream. Stop responding to the prior request."),
+            HiddenContextItem(
+                id=new_id("message"), thread_id=thread.id, created_at=now, content="User is on the paid plan"
+            ),
+            AssistantMessageItem(
+                id=new_id("message"),
+                thread_id=thread.id,
+                created_at=now,
+                content=[AssistantMessageContent(text="The first half of an answ")],
+            ),
+            SDKHiddenContextItem(
+                id=new_id("sdk_hidden_context"),
+                thread_id=thread.id,
+                created_at=now,
+                content="The user cancelled the stream. Stop responding to the prior request.",
+            ),
         ):
             await store.add_thread_item(thread.id, item, ctx)
 
@@ -85,15 +101,19 @@ def test_markdown_is_rendered_safely():
     )
     assert "<strong>bold</strong>" in html and "<table>" in html
     assert "&lt;script&gt;" in html  # raw HTML is shown as text, never run
-    assert "<script" not in html and "href=\"javascript" not in html and "<img" not in html
+    assert "<script" not in html and 'href="javascript' not in html and "<img" not in html
 
 
 def test_an_item_link_opens_the_page_that_holds_it(admin_client):
     store, ctx = DjangoStore(), make_context()
     thread = make_thread("long")
     messages = [
-        AssistantMessageItem(id=new_id("message"), thread_id=thread.id, created_at=datetime.now(),
-                             content=[AssistantMessageContent(text=f"answer number {n}")])
+        AssistantMessageItem(
+            id=new_id("message"),
+            thread_id=thread.id,
+            created_at=datetime.now(),
+            content=[AssistantMessageContent(text=f"answer number {n}")],
+        )
         for n in range(120)
     ]
 

@@ -56,11 +56,16 @@ async def test_export_then_import_gives_back_an_identical_thread(rich_thread, tm
 async def test_an_imported_thread_works_in_the_app(rich_thread, client, tmp_path):
     document = await sync_to_async(export)(rich_thread)
     await models.Thread.objects.filter(id=rich_thread).adelete()
-    owner = (await sync_to_async(lambda: document["threads"][0]["owner"])())
+    owner = await sync_to_async(lambda: document["threads"][0]["owner"])()
     await sync_to_async(transfer.import_threads)(document)
     loaded = await client.json("threads.get_by_id", thread_id=rich_thread)  # same client = same owner
     assert loaded["status"] == {"type": "locked", "reason": "Under review"} and owner.startswith("anon:")
-    assert [i["type"] for i in loaded["items"]["data"]] == ["user_message", "widget", "user_message", "assistant_message"]
+    assert [i["type"] for i in loaded["items"]["data"]] == [
+        "user_message",
+        "widget",
+        "user_message",
+        "assistant_message",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -76,15 +81,43 @@ async def test_an_imported_thread_works_in_the_app(rich_thread, client, tmp_path
     ],
 )
 def test_a_malformed_file_is_refused_and_writes_nothing(break_it, message):
-    thread = models.Thread.objects.create(id="thr_keep", owner="anon:a", created_at="2026-01-01T00:00Z",
-                                          data={"id": "thr_keep", "created_at": "2026-01-01T00:00:00Z", "status": {"type": "active"}})
-    models.Item.objects.create(id="m1", thread=thread, owner="anon:a", type="user_message", created_at="2026-01-01T00:00Z",
-                               data={"type": "user_message", "id": "m1", "thread_id": "thr_keep", "created_at": "2026-01-01T00:00:00Z",
-                                     "content": [{"type": "input_text", "text": "hi"}], "attachments": [], "inference_options": {}})
+    thread = models.Thread.objects.create(
+        id="thr_keep",
+        owner="anon:a",
+        created_at="2026-01-01T00:00Z",
+        data={"id": "thr_keep", "created_at": "2026-01-01T00:00:00Z", "status": {"type": "active"}},
+    )
+    models.Item.objects.create(
+        id="m1",
+        thread=thread,
+        owner="anon:a",
+        type="user_message",
+        created_at="2026-01-01T00:00Z",
+        data={
+            "type": "user_message",
+            "id": "m1",
+            "thread_id": "thr_keep",
+            "created_at": "2026-01-01T00:00:00Z",
+            "content": [{"type": "input_text", "text": "hi"}],
+            "attachments": [],
+            "inference_options": {},
+        },
+    )
     for n in (2, 3):
-        models.Item.objects.create(id=f"m{n}", thread=thread, owner="anon:a", type="assistant_message", created_at="2026-01-01T00:00Z",
-                                   data={"type": "assistant_message", "id": f"m{n}", "thread_id": "thr_keep",
-                                         "created_at": "2026-01-01T00:00:00Z", "content": [{"type": "output_text", "text": "yo", "annotations": []}]})
+        models.Item.objects.create(
+            id=f"m{n}",
+            thread=thread,
+            owner="anon:a",
+            type="assistant_message",
+            created_at="2026-01-01T00:00Z",
+            data={
+                "type": "assistant_message",
+                "id": f"m{n}",
+                "thread_id": "thr_keep",
+                "created_at": "2026-01-01T00:00:00Z",
+                "content": [{"type": "output_text", "text": "yo", "annotations": []}],
+            },
+        )
     models.Feedback.objects.create(thread=thread, item_id="m2", owner="anon:a", kind="positive")
     good = transfer.export_threads(models.Thread.objects.all())
     good["threads"][0]["thread"]["id"] = good["threads"][0]["id"] = "thr_new"
@@ -101,8 +134,12 @@ def test_a_malformed_file_is_refused_and_writes_nothing(break_it, message):
 
 
 def test_a_conflicting_file_is_refused_by_the_command(tmp_path):
-    models.Thread.objects.create(id="thr_a", owner="anon:a", created_at="2026-01-01T00:00Z",
-                                 data={"id": "thr_a", "created_at": "2026-01-01T00:00:00Z", "status": {"type": "active"}})
+    models.Thread.objects.create(
+        id="thr_a",
+        owner="anon:a",
+        created_at="2026-01-01T00:00Z",
+        data={"id": "thr_a", "created_at": "2026-01-01T00:00:00Z", "status": {"type": "active"}},
+    )
     path = tmp_path / "a.json"
     path.write_text(transfer.dumps(transfer.export_threads(models.Thread.objects.all())))
     with pytest.raises(CommandError, match="thread thr_a already exists here.*Nothing was imported"):

@@ -106,7 +106,10 @@ async def test_a_live_claim_refuses_and_a_stale_one_is_taken_over(client, settin
     for request in (
         {"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": user_input("hi")}},
         {"type": "threads.add_client_tool_output", "params": {"thread_id": thread_id, "result": {}}},
-        {"type": "threads.custom_action", "params": {"thread_id": thread_id, "action": {"type": "chat.reply", "payload": {"text": "x"}}}},
+        {
+            "type": "threads.custom_action",
+            "params": {"thread_id": thread_id, "action": {"type": "chat.reply", "payload": {"text": "x"}}},
+        },
     ):
         assert_busy(await client.post(request))
     # Reading the thread, listing it, renaming it are never refused.
@@ -156,7 +159,9 @@ async def test_a_new_thread_is_claimed_until_its_first_answer_ends(client, scrip
 
 
 async def first_user_message(thread_id: str) -> str:
-    return await models.Item.objects.filter(thread_id=thread_id, type="user_message").values_list("id", flat=True).afirst()
+    return (
+        await models.Item.objects.filter(thread_id=thread_id, type="user_message").values_list("id", flat=True).afirst()
+    )
 
 
 async def test_racing_retries_leave_exactly_one_answer(client, use_model):
@@ -333,7 +338,11 @@ async def test_heartbeats_save_the_answer_as_it_grows(client, use_model, setting
     creating = asyncio.create_task(client.new_thread(text))
 
     async def partial_saved():
-        row = await models.Item.objects.filter(type="assistant_message").values_list("text", "thread__turn_heartbeat_at").afirst()
+        row = (
+            await models.Item.objects.filter(type="assistant_message")
+            .values_list("text", "thread__turn_heartbeat_at")
+            .afirst()
+        )
         return row is not None and row[0].endswith(CUT_OFF_MARK) and row[1] is not None
 
     await wait_for(partial_saved)

@@ -46,7 +46,11 @@ def items(database, thread_id):
 
 
 def answer_of(response: httpx.Response) -> str:
-    done = [e["item"] for e in sse_events(response.text) if e["type"] == "thread.item.done" and e["item"]["type"] == "assistant_message"]
+    done = [
+        e["item"]
+        for e in sse_events(response.text)
+        if e["type"] == "thread.item.done" and e["item"]["type"] == "assistant_message"
+    ]
     assert done, response.text[-500:]
     return "".join(part["text"] for part in done[-1]["content"])
 
@@ -88,8 +92,13 @@ def test_a_server_killed_mid_answer_restarts_with_a_consistent_thread(tmp_path):
     with live_server(tmp_path, CHATKIT_ECHO_DELAY="0.1", **turn) as live, chatkit_client(live.url) as client:
         response = post(client, "threads.create", input=user_input("first question"))
         thread_id = sse_events(response.text)[0]["thread"]["id"]
-        body = json.dumps({"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": user_input(long_text)}})
-        with contextlib.suppress(httpx.HTTPError), client.stream("POST", "/chatkit", content=body, headers=JSON) as stream:
+        body = json.dumps(
+            {"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": user_input(long_text)}}
+        )
+        with (
+            contextlib.suppress(httpx.HTTPError),
+            client.stream("POST", "/chatkit", content=body, headers=JSON) as stream,
+        ):
             deltas = 0
             for line in stream.iter_lines():
                 if line.startswith("data: ") and json.loads(line[6:])["type"] == "thread.item.updated":
@@ -116,13 +125,17 @@ def test_a_server_killed_mid_answer_restarts_with_a_consistent_thread(tmp_path):
         assert [i["type"] for i in thread["items"]["data"]] == [kind for kind, _ in stored]
         # The dead turn's claim expires after CHATKIT_TURN_STALE_SECONDS; then the thread takes turns again.
         deadline = time.monotonic() + 10
-        while (response := post(client, "threads.add_user_message", thread_id=thread_id, input=user_input("next"))).status_code == 409:
+        while (
+            response := post(client, "threads.add_user_message", thread_id=thread_id, input=user_input("next"))
+        ).status_code == 409:
             assert response.json()["error"]["code"] == "thread_busy"
             assert time.monotonic() < deadline, "the dead turn's claim never expired"
             time.sleep(0.25)
         assert response.status_code == 200 and answer_of(response) == "next"
         # Retrying the cut-off question replaces everything after it with exactly one whole answer.
-        response = post(client, "threads.retry_after_item", thread_id=thread_id, item_id=thread["items"]["data"][2]["id"])
+        response = post(
+            client, "threads.retry_after_item", thread_id=thread_id, item_id=thread["items"]["data"][2]["id"]
+        )
         assert answer_of(response) == long_text
         assert items(live.database, thread_id) == [
             ("user_message", "first question"),

@@ -19,8 +19,15 @@ SAMPLES = Path(__file__).resolve().parent / "widgets"
 
 def form_data(**overrides) -> dict:
     data = {
-        "title": "", "slug": "", "description": "", "definition_text": "", "sample_text": "",
-        "versions-TOTAL_FORMS": "0", "versions-INITIAL_FORMS": "0", "versions-MIN_NUM_FORMS": "0", "versions-MAX_NUM_FORMS": "1000",
+        "title": "",
+        "slug": "",
+        "description": "",
+        "definition_text": "",
+        "sample_text": "",
+        "versions-TOTAL_FORMS": "0",
+        "versions-INITIAL_FORMS": "0",
+        "versions-MIN_NUM_FORMS": "0",
+        "versions-MAX_NUM_FORMS": "1000",
     }
     data.update(overrides)
     return data
@@ -29,7 +36,9 @@ def form_data(**overrides) -> dict:
 def test_uploading_a_studio_file_creates_a_template(admin_client):
     content = (SAMPLES / "cat_name_suggestions.widget").read_bytes()
     upload = SimpleUploadedFile("cat_name_suggestions.widget", content, content_type="application/json")
-    response = admin_client.post(reverse("admin:chat_widgettemplate_add"), {**form_data(enabled="on"), "upload": upload})
+    response = admin_client.post(
+        reverse("admin:chat_widgettemplate_add"), {**form_data(enabled="on"), "upload": upload}
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     template = models.WidgetTemplate.objects.get(slug="cat_name_suggestions")
     assert template.enabled and template.title == "Name suggestions" and template.version == 1
@@ -48,14 +57,21 @@ def test_a_broken_upload_is_refused_with_what_and_where(admin_client):
 
 
 def test_pasted_json_errors_name_the_line_and_bad_samples_the_path(admin_client):
-    response = admin_client.post(reverse("admin:chat_widgettemplate_add"), form_data(definition_text='{\n "version": "1.0",\n oops}'))
+    response = admin_client.post(
+        reverse("admin:chat_widgettemplate_add"), form_data(definition_text='{\n "version": "1.0",\n oops}')
+    )
     assert "line 3 column 2: not valid JSON" in response.context["adminform"].form.errors["definition_text"][0]
 
     pasted = (DATA_DIR / "choice_card.widget").read_text()
     bad_sample = json.dumps({"question": "Pick", "options": [{"label": "A"}, {"label": "B", "value": "b"}]})
-    response = admin_client.post(reverse("admin:chat_widgettemplate_add"), form_data(definition_text=pasted, sample_text=bad_sample))
+    response = admin_client.post(
+        reverse("admin:chat_widgettemplate_add"), form_data(definition_text=pasted, sample_text=bad_sample)
+    )
     error = response.context["adminform"].form.errors["sample_text"][0]
-    assert error.startswith("sample data: does not match the schema") and "$.options[0]: 'value' is a required property" in error
+    assert (
+        error.startswith("sample data: does not match the schema")
+        and "$.options[0]: 'value' is a required property" in error
+    )
 
 
 def test_the_change_page_shows_json_preview_actions_and_versions(admin_client):
@@ -82,10 +98,17 @@ def test_editing_keeps_versions_and_rollback_restores(admin_client):
     url = reverse("admin:chat_widgettemplate_change", args=[template.pk])
     changed = json.loads((DATA_DIR / "table.widget").read_text())
     changed["template"] = changed["template"].replace('"size":"lg"', '"size":"full"')
-    response = admin_client.post(url, form_data(
-        title="Table", slug="table", description="A table.", enabled="on",
-        definition_text=json.dumps(changed), sample_text=json.dumps(template.sample_data),
-    ))
+    response = admin_client.post(
+        url,
+        form_data(
+            title="Table",
+            slug="table",
+            description="A table.",
+            enabled="on",
+            definition_text=json.dumps(changed),
+            sample_text=json.dumps(template.sample_data),
+        ),
+    )
     assert response.status_code == 302, response.context["adminform"].form.errors
     template.refresh_from_db()
     assert template.version == 2 and template.enabled and '"size":"full"' in template.definition["template"]
@@ -101,10 +124,18 @@ def test_editing_keeps_versions_and_rollback_restores(admin_client):
 
 def test_enabling_from_the_list_keeps_the_version(admin_client):
     [template] = load_files([DATA_DIR / "form.widget"])
-    response = admin_client.post(reverse("admin:chat_widgettemplate_changelist"), {
-        "form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1", "form-MIN_NUM_FORMS": "0", "form-MAX_NUM_FORMS": "1000",
-        "form-0-id": str(template.pk), "form-0-enabled": "on", "_save": "Save",
-    })
+    response = admin_client.post(
+        reverse("admin:chat_widgettemplate_changelist"),
+        {
+            "form-TOTAL_FORMS": "1",
+            "form-INITIAL_FORMS": "1",
+            "form-MIN_NUM_FORMS": "0",
+            "form-MAX_NUM_FORMS": "1000",
+            "form-0-id": str(template.pk),
+            "form-0-enabled": "on",
+            "_save": "Save",
+        },
+    )
     assert response.status_code == 302
     template.refresh_from_db()
     assert template.enabled and template.version == 1
@@ -118,9 +149,14 @@ def test_a_thread_page_shows_its_approvals(admin_client):
     ctx, thread = make_context(), make_thread("Emails")
     async_to_sync(DjangoStore().save_thread)(thread, ctx)
     models.ToolApproval.objects.create(
-        id="apr_1", thread_id=thread.id, owner=ctx.owner, item_id="msg_1", state={},
+        id="apr_1",
+        thread_id=thread.id,
+        owner=ctx.owner,
+        item_id="msg_1",
+        state={},
         calls=[{"name": "send_email", "arguments": '{"to": "ana@example.com"}'}],
-        status="approved", decided_by="alice",
+        status="approved",
+        decided_by="alice",
     )
     row = models.Thread.objects.get(id=thread.id)
     page = admin_client.get(reverse("admin:chat_thread_change", args=[row.pk])).content.decode()

@@ -36,7 +36,10 @@ async def enable(*slugs: str, needs_approval: bool = False) -> None:
         await models.WidgetTemplate.objects.filter(slug__in=slugs).aupdate(needs_approval=True)
 
 
-CHOICE = {"question": "Which plan?", "options": [{"label": "Starter", "value": "starter"}, {"label": "Team", "value": "team"}]}
+CHOICE = {
+    "question": "Which plan?",
+    "options": [{"label": "Starter", "value": "starter"}, {"label": "Team", "value": "team"}],
+}
 
 
 def buttons(widget: dict) -> list[dict]:
@@ -92,7 +95,15 @@ async def test_a_template_tool_with_good_data_shows_the_widget(client, scripted)
 
 async def test_a_template_tool_with_bad_data_tells_the_model_and_shows_nothing(client, scripted):
     await enable("choice_card")
-    scripted.enqueue([function_call("widget_choice_card", {"question": "Which plan?", "options": [{"label": "Only one"}]}, call_id="call_bad")])
+    scripted.enqueue(
+        [
+            function_call(
+                "widget_choice_card",
+                {"question": "Which plan?", "options": [{"label": "Only one"}]},
+                call_id="call_bad",
+            )
+        ]
+    )
     scripted.enqueue([function_call("widget_choice_card", CHOICE, call_id="call_good")])
     scripted.enqueue(reply("There you go."))
     _, events = await client.new_thread("Which plan?")
@@ -120,7 +131,9 @@ async def test_a_choice_updates_the_widget_and_reaches_the_next_turn(client, scr
     widget = done_items(events, "widget")[0]
     team = buttons(widget["widget"])[1]
 
-    events = await client.stream("threads.custom_action", thread_id=thread_id, item_id=widget["id"], action=team["onClickAction"])
+    events = await client.stream(
+        "threads.custom_action", thread_id=thread_id, item_id=widget["id"], action=team["onClickAction"]
+    )
     replaced = [e["item"] for e in events if e["type"] == "thread.item.replaced"]
     assert replaced and replaced[0]["id"] == widget["id"]
     after = buttons(replaced[0]["widget"])
@@ -137,7 +150,9 @@ async def test_a_choice_updates_the_widget_and_reaches_the_next_turn(client, scr
     assert [i.type for i in await _items(thread_id)][-2:] == ["hidden_context_item", "assistant_message"]
 
     # A second click on the answered widget is refused.
-    events = await client.stream("threads.custom_action", thread_id=thread_id, item_id=widget["id"], action=team["onClickAction"])
+    events = await client.stream(
+        "threads.custom_action", thread_id=thread_id, item_id=widget["id"], action=team["onClickAction"]
+    )
     assert events[-1]["type"] == "error" and "already made" in events[-1]["message"]
 
 
@@ -150,7 +165,9 @@ async def test_a_sync_choice_returns_the_updated_widget_and_the_next_turn_knows(
     widget = done_items(events, "widget")[0]
     starter = buttons(widget["widget"])[0]
 
-    result = await client.json("threads.sync_custom_action", thread_id=thread_id, item_id=widget["id"], action=starter["onClickAction"])
+    result = await client.json(
+        "threads.sync_custom_action", thread_id=thread_id, item_id=widget["id"], action=starter["onClickAction"]
+    )
     assert buttons(result["updated_item"]["widget"])[0]["iconStart"] == "check"
     stored = await models.Item.objects.aget(thread_id=thread_id, id=widget["id"])
     assert buttons(stored.data["widget"])[0]["disabled"] is True
@@ -158,7 +175,9 @@ async def test_a_sync_choice_returns_the_updated_widget_and_the_next_turn_knows(
     await client.stream("threads.add_user_message", thread_id=thread_id, input=user_input("ok"))
     assert "the user chose “Starter”" in json.dumps(scripted.last_call.input, ensure_ascii=False)
 
-    again = await client.request("threads.sync_custom_action", thread_id=thread_id, item_id=widget["id"], action=starter["onClickAction"])
+    again = await client.request(
+        "threads.sync_custom_action", thread_id=thread_id, item_id=widget["id"], action=starter["onClickAction"]
+    )
     assert again.status_code == 400 and "already made" in again.json()["error"]["message"]
 
 
@@ -201,7 +220,10 @@ async def test_an_action_payload_of_the_wrong_shape_is_refused(client, scripted)
     thread_id, events = await client.new_thread("Which plan?")
     widget = done_items(events, "widget")[0]
     response = await client.request(
-        "threads.custom_action", thread_id=thread_id, item_id=widget["id"], action={"type": "widget.choose", "payload": {}}
+        "threads.custom_action",
+        thread_id=thread_id,
+        item_id=widget["id"],
+        action={"type": "widget.choose", "payload": {}},
     )
     assert response.status_code == 400 and "params.action.payload.value" in response.json()["error"]["message"]
 
@@ -210,7 +232,9 @@ async def test_an_action_payload_of_the_wrong_shape_is_refused(client, scripted)
 
 
 async def test_a_multi_step_tool_streams_a_workflow(client, scripted):
-    scripted.enqueue([function_call("world_clock", {"timezones": ["Europe/Paris", "Asia/Tokyo", "Nowhere/City"]}, call_id="call_c")])
+    scripted.enqueue(
+        [function_call("world_clock", {"timezones": ["Europe/Paris", "Asia/Tokyo", "Nowhere/City"]}, call_id="call_c")]
+    )
     scripted.enqueue(reply("Here are the times."))
     thread_id, events = await client.new_thread("Time in Paris and Tokyo?")
 
@@ -250,7 +274,9 @@ def approval_card(events: list[dict]) -> dict:
 
 
 async def test_a_tool_needing_approval_pauses_then_runs_when_approved(client, approval_model):
-    approval_model.enqueue([function_call("send_email", {"to": "ana@example.com", "subject": "Hi"}, call_id="call_mail")])
+    approval_model.enqueue(
+        [function_call("send_email", {"to": "ana@example.com", "subject": "Hi"}, call_id="call_mail")]
+    )
     approval_model.enqueue(reply("Sent it."))
     thread_id, events = await client.new_thread("Email Ana")
 
@@ -278,7 +304,9 @@ async def test_a_tool_needing_approval_pauses_then_runs_when_approved(client, ap
 
 
 async def test_a_denied_tool_call_never_runs_and_the_model_is_told(client, approval_model):
-    approval_model.enqueue([function_call("send_email", {"to": "bob@example.com", "subject": "Hi"}, call_id="call_mail")])
+    approval_model.enqueue(
+        [function_call("send_email", {"to": "bob@example.com", "subject": "Hi"}, call_id="call_mail")]
+    )
     approval_model.enqueue(reply("OK, I won't send it."))
     thread_id, events = await client.new_thread("Email Bob")
     card = approval_card(events)
@@ -298,7 +326,9 @@ async def test_a_denied_tool_call_never_runs_and_the_model_is_told(client, appro
 
 async def test_another_owner_cant_decide_and_a_locked_thread_refuses(make_client, approval_model):
     alice, mallory = make_client(), make_client()
-    approval_model.enqueue([function_call("send_email", {"to": "ana@example.com", "subject": "Hi"}, call_id="call_mail")])
+    approval_model.enqueue(
+        [function_call("send_email", {"to": "ana@example.com", "subject": "Hi"}, call_id="call_mail")]
+    )
     thread_id, events = await alice.new_thread("Email Ana")
     card = approval_card(events)
     approve = next(b for b in buttons(card["widget"]) if b["label"] == "Approve")["onClickAction"]
@@ -312,7 +342,14 @@ async def test_another_owner_cant_decide_and_a_locked_thread_refuses(make_client
     events = await mallory.stream("threads.custom_action", thread_id=own_thread, item_id=None, action=approve)
     assert events[-1]["type"] == "error" and "not found" in events[-1]["message"], own_item
 
-    await models.Thread.objects.filter(id=thread_id).aupdate(status="locked", data={"id": thread_id, "created_at": "2026-01-01T00:00:00", "status": {"type": "locked", "reason": "Locked by a moderator"}})
+    await models.Thread.objects.filter(id=thread_id).aupdate(
+        status="locked",
+        data={
+            "id": thread_id,
+            "created_at": "2026-01-01T00:00:00",
+            "status": {"type": "locked", "reason": "Locked by a moderator"},
+        },
+    )
     events = await alice.stream("threads.custom_action", thread_id=thread_id, item_id=card["id"], action=approve)
     assert events[-1]["type"] == "error" and SENT == []
     assert (await models.ToolApproval.objects.aget(thread_id=thread_id)).status == "pending"

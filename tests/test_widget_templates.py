@@ -34,7 +34,10 @@ def test_studio_exports_validate_with_their_encoded_sample():
     checked = check_definition(parse_widget_file((SAMPLES / "cat_name_suggestions.widget").read_bytes()))
     assert checked.widget.type == "ListView"
     assert checked.sample["items"][0]["name"] == "Willow"
-    assert {(a.type, a.handler) for a in checked.actions} == {("cats.select_name", "client"), ("cats.more_names", "client")}
+    assert {(a.type, a.handler) for a in checked.actions} == {
+        ("cats.select_name", "client"),
+        ("cats.more_names", "client"),
+    }
     events = check_definition(parse_widget_file((SAMPLES / "event_list.widget").read_bytes()))
     assert [(a.type, a.handler) for a in events.actions] == [("view_event_details", "server")]
 
@@ -147,7 +150,13 @@ def test_the_data_migration_shipped_the_templates_disabled():
 @pytest.mark.django_db
 def test_loadwidgets_loads_studio_files():
     out = StringIO()
-    call_command("loadwidgets", str(SAMPLES / "cat_name_suggestions.widget"), str(SAMPLES / "event_list.widget"), "--enable", stdout=out)
+    call_command(
+        "loadwidgets",
+        str(SAMPLES / "cat_name_suggestions.widget"),
+        str(SAMPLES / "event_list.widget"),
+        "--enable",
+        stdout=out,
+    )
     assert "Loaded 2 widget template(s)" in out.getvalue()
     cats = models.WidgetTemplate.objects.get(slug="cat_name_suggestions")
     assert cats.enabled and cats.tool_name == "widget_cat_name_suggestions" and cats.title == "Name suggestions"
@@ -163,7 +172,9 @@ def test_loadwidgets_is_all_or_nothing(tmp_path):
     broken.write_text(json.dumps({**shipped("table"), "jsonSchema": {"type": "object", "required": "title"}}))
     before = models.WidgetTemplate.objects.count()
     with pytest.raises(CommandError) as failed:
-        call_command("loadwidgets", str(SAMPLES / "event_list.widget"), str(broken), str(SAMPLES / "line_select.widget"))
+        call_command(
+            "loadwidgets", str(SAMPLES / "event_list.widget"), str(broken), str(SAMPLES / "line_select.widget")
+        )
     message = str(failed.value)
     assert message.startswith("Nothing was loaded.")
     assert "broken.widget, jsonSchema.required" in message and "line_select.widget, template" in message
@@ -180,7 +191,10 @@ def test_loadwidgets_exits_non_zero_from_the_shell(tmp_path):
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=PROJECT, env=env, check=True)
     run = subprocess.run(
         [sys.executable, "manage.py", "loadwidgets", str(SAMPLES / "line_select.widget")],
-        cwd=PROJECT, env=env, capture_output=True, text=True,
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 1 and "line_select.widget, template" in run.stderr
 

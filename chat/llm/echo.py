@@ -141,9 +141,7 @@ class EchoModel(Model):
         """Return the whole echo at once (no delay) as a one-message ``ModelResponse``."""
         words = latest_user_text(input).split()[: model_settings.max_tokens or None]
         message = self._message(f"msg_{uuid.uuid4().hex}", " ".join(words), "completed")
-        return ModelResponse(
-            output=[message], usage=self._usage(len(words)), response_id=f"resp_{uuid.uuid4().hex}"
-        )
+        return ModelResponse(output=[message], usage=self._usage(len(words)), response_id=f"resp_{uuid.uuid4().hex}")
 
     async def stream_response(
         self,
@@ -180,9 +178,7 @@ class EchoModel(Model):
             type="response.output_item.added",
             sequence_number=seq,
             output_index=0,
-            item=ResponseOutputMessage(
-                id=msg_id, type="message", role="assistant", status="in_progress", content=[]
-            ),
+            item=ResponseOutputMessage(id=msg_id, type="message", role="assistant", status="in_progress", content=[]),
         )
         seq += 1
         yield ResponseContentPartAddedEvent(

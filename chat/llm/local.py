@@ -351,9 +351,7 @@ class LocalModel(Model):
         finally:
             put(_END)
 
-    async def _raw_chunks(
-        self, request: dict[str, Any], abort: threading.Event
-    ) -> AsyncIterator[dict[str, Any]]:
+    async def _raw_chunks(self, request: dict[str, Any], abort: threading.Event) -> AsyncIterator[dict[str, Any]]:
         """Yield llama.cpp's streamed chunk dicts; setting ``abort`` stops the worker."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -364,9 +362,7 @@ class LocalModel(Model):
             except RuntimeError:  # loop closed: nobody is listening any more
                 abort.set()
 
-        worker = threading.Thread(
-            target=self._generate, args=(request, put, abort), name="local-llm", daemon=True
-        )
+        worker = threading.Thread(target=self._generate, args=(request, put, abort), name="local-llm", daemon=True)
         worker.start()
         finished = False
         try:
@@ -526,7 +522,9 @@ class LocalModel(Model):
             finish = "stop" if call is None else finish
         yield self._chunk(cid, ChoiceDelta(), finish or "stop", usage)
 
-    async def _retry_for_text(self, request: dict[str, Any], abort: threading.Event) -> AsyncIterator[ChatCompletionChunk]:
+    async def _retry_for_text(
+        self, request: dict[str, Any], abort: threading.Event
+    ) -> AsyncIterator[ChatCompletionChunk]:
         """The same request once more without tools, with a note asking for a plain answer.
 
         ``abort`` (set when the first attempt was cut short) is not reused: the
@@ -593,9 +591,7 @@ class LocalModel(Model):
         self._active += 1
         try:
             await self.load()
-            request, tool_names = self.build_request(
-                system_instructions, input, model_settings, tools, handoffs
-            )
+            request, tool_names = self.build_request(system_instructions, input, model_settings, tools, handoffs)
             # Measured with the runtime's tokenizer; too long a message is refused before it runs.
             prompt_tokens = await asyncio.to_thread(self.fit_request, request)
             logger.debug("%s: prompt of %d tokens", self.name, prompt_tokens)

@@ -76,9 +76,7 @@ def template_messages(messages: list[Message]) -> list[Message]:
 def hidden_notes(messages: list[Message]) -> list[str]:
     """The texts of the system messages after the first one: context the user never saw."""
     return [
-        _text(m.get("content"))
-        for i, m in enumerate(messages)
-        if m.get("role") in ("system", "developer") and i > 0
+        _text(m.get("content")) for i, m in enumerate(messages) if m.get("role") in ("system", "developer") and i > 0
     ]
 
 

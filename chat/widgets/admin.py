@@ -42,7 +42,9 @@ class WidgetTemplateForm(forms.ModelForm):
     """Upload a ``.widget`` file or paste its JSON; both are validated the same way."""
 
     upload = forms.FileField(
-        required=False, label="Upload a .widget file", help_text="A ChatKit Studio export. Replaces the pasted definition."
+        required=False,
+        label="Upload a .widget file",
+        help_text="A ChatKit Studio export. Replaces the pasted definition.",
     )
     definition_text = forms.CharField(
         required=False,
@@ -111,7 +113,8 @@ class WidgetTemplateForm(forms.ModelForm):
         cleaned["title"] = cleaned.get("title") or str(name)[:120] or "Widget"
         cleaned["slug"] = cleaned.get("slug") or slug_for(upload.name if upload else cleaned["title"])
         cleaned["description"] = (
-            cleaned.get("description") or definition.get("description")
+            cleaned.get("description")
+            or definition.get("description")
             or f"Show the “{cleaned['title']}” widget to the user, filled with the data given."
         )
         clash = models.WidgetTemplate.objects.filter(slug=cleaned["slug"]).exclude(pk=self.instance.pk)
@@ -136,7 +139,9 @@ class WidgetTemplateVersionInline(admin.TabularInline):
         if obj.version == obj.template.version:
             return "current"
         # The button submits a small form outside the change form (widgettemplate_change_form.html).
-        return format_html('<button type="submit" form="rollback-{v}" class="button">Roll back to v{v}</button>', v=obj.version)
+        return format_html(
+            '<button type="submit" form="rollback-{v}" class="button">Roll back to v{v}</button>', v=obj.version
+        )
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -159,8 +164,22 @@ class WidgetTemplateAdmin(admin.ModelAdmin):
             ("Definition", {"fields": ("upload", "definition_text", "sample_text")}),
         ]
         if obj is not None:
-            fieldsets[0][1]["fields"] = ("title", "slug", "tool", "version", "updated_at", "description", "enabled", "needs_approval")
-            fieldsets.append(("Preview (the sample data, drawn by the built-in client's renderer)", {"fields": ("preview", "built_json")}))
+            fieldsets[0][1]["fields"] = (
+                "title",
+                "slug",
+                "tool",
+                "version",
+                "updated_at",
+                "description",
+                "enabled",
+                "needs_approval",
+            )
+            fieldsets.append(
+                (
+                    "Preview (the sample data, drawn by the built-in client's renderer)",
+                    {"fields": ("preview", "built_json")},
+                )
+            )
             fieldsets.append(("Actions", {"fields": ("actions_sent",)}))
         return fieldsets
 
@@ -213,7 +232,11 @@ class WidgetTemplateAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         own = [
-            path("<path:object_id>/preview/", self.admin_site.admin_view(self.preview_view), name="chat_widgettemplate_preview"),
+            path(
+                "<path:object_id>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="chat_widgettemplate_preview",
+            ),
             path(
                 "<path:object_id>/rollback/<int:version>/",
                 self.admin_site.admin_view(self.rollback_view),
@@ -233,7 +256,9 @@ class WidgetTemplateAdmin(admin.ModelAdmin):
             widget, error = build(obj.definition, obj.sample_data).model_dump(exclude_none=True), ""
         except WidgetInvalid as exc:
             widget, error = None, str(exc)
-        return render(request, "chat/admin/widget_preview.html", {"preview": {"widget": widget, "error": error}, "template": obj})
+        return render(
+            request, "chat/admin/widget_preview.html", {"preview": {"widget": widget, "error": error}, "template": obj}
+        )
 
     def rollback_view(self, request, object_id, version):
         """POST: make ``version`` current again (as a new version)."""
@@ -249,7 +274,9 @@ class WidgetTemplateAdmin(admin.ModelAdmin):
         except WidgetInvalid as exc:
             self.message_user(request, f"Version {version} no longer validates: {exc}", messages.ERROR)
         else:
-            self.message_user(request, f"Rolled back to version {version}; it is now version {obj.version}.", messages.SUCCESS)
+            self.message_user(
+                request, f"Rolled back to version {version}; it is now version {obj.version}.", messages.SUCCESS
+            )
         return HttpResponseRedirect(reverse("admin:chat_widgettemplate_change", args=[obj.pk]))
 
 
@@ -286,7 +313,18 @@ class ToolApprovalAdmin(admin.ModelAdmin):
     list_display = ("__str__", "thread", "status", "decided_by", "created_at", "decided_at")
     list_filter = ("status", "created_at")
     search_fields = ("id", "thread__id", "thread__title", "decided_by")
-    readonly_fields = ("id", "thread", "owner", "item_id", "calls", "model", "status", "created_at", "decided_at", "decided_by")
+    readonly_fields = (
+        "id",
+        "thread",
+        "owner",
+        "item_id",
+        "calls",
+        "model",
+        "status",
+        "created_at",
+        "decided_at",
+        "decided_by",
+    )
     exclude = ("state",)
 
     def has_add_permission(self, request):
@@ -294,4 +332,3 @@ class ToolApprovalAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-

@@ -117,7 +117,7 @@ def check_schema(schema: Any) -> None:
         where = _path(["jsonSchema", *exc.path]) if exc.path else "jsonSchema"
         raise WidgetInvalid(exc.message, where) from None
     if schema.get("type", "object") != "object":
-        raise WidgetInvalid("the data of a widget is an object: set \"type\": \"object\"", "jsonSchema.type")
+        raise WidgetInvalid('the data of a widget is an object: set "type": "object"', "jsonSchema.type")
 
 
 def data_errors(schema: dict[str, Any], data: Any, limit: int = 3) -> list[str]:
@@ -151,7 +151,7 @@ def build(definition: dict[str, Any], data: dict[str, Any]) -> DynamicWidgetRoot
     try:
         tree = json.loads(rendered)
     except json.JSONDecodeError as exc:
-        excerpt = rendered[max(0, exc.pos - 40): exc.pos + 40].replace("\n", " ")
+        excerpt = rendered[max(0, exc.pos - 40) : exc.pos + 40].replace("\n", " ")
         raise WidgetInvalid(
             f"the template rendered invalid JSON ({exc.msg}) near …{excerpt}…",
             f"rendered output line {exc.lineno} column {exc.colno}",
@@ -180,7 +180,7 @@ def check_definition(definition: Any, sample: dict[str, Any] | None = None) -> C
     if not isinstance(definition, dict):
         raise WidgetInvalid("a .widget definition is a JSON object", "top level")
     if definition.get("version") != SUPPORTED_VERSION:
-        raise WidgetInvalid(f"must be \"{SUPPORTED_VERSION}\" (got {definition.get('version')!r})", "version")
+        raise WidgetInvalid(f'must be "{SUPPORTED_VERSION}" (got {definition.get("version")!r})', "version")
     if not isinstance(definition.get("template"), str) or not definition["template"].strip():
         raise WidgetInvalid("must be the Jinja template text, a non-empty string", "template")
     if not isinstance(definition.get("name"), str):
@@ -191,7 +191,7 @@ def check_definition(definition: Any, sample: dict[str, Any] | None = None) -> C
         sample = studio_sample(definition)
     if sample is None:
         raise WidgetInvalid(
-            "no sample data to build the widget from: give sample data, or add a \"sampleData\" object to the file",
+            'no sample data to build the widget from: give sample data, or add a "sampleData" object to the file',
             "sample data",
         )
     if not isinstance(sample, dict):
@@ -200,10 +200,14 @@ def check_definition(definition: Any, sample: dict[str, Any] | None = None) -> C
     if problems:
         raise WidgetInvalid("does not match the schema: " + "; ".join(problems), "sample data")
     widget = build(definition, sample)
-    return CheckedWidget(definition=definition, sample=sample, widget=widget, actions=declared_actions(definition, widget))
+    return CheckedWidget(
+        definition=definition, sample=sample, widget=widget, actions=declared_actions(definition, widget)
+    )
 
 
-def declared_actions(definition: dict[str, Any], widget: DynamicWidgetRoot | dict | None = None) -> list[DeclaredAction]:
+def declared_actions(
+    definition: dict[str, Any], widget: DynamicWidgetRoot | dict | None = None
+) -> list[DeclaredAction]:
     """The actions a template sends: its ``actions`` key plus those in a built widget, by type."""
     found: dict[str, DeclaredAction] = {}
     for entry in definition.get("actions") or []:

@@ -110,10 +110,14 @@ def rollback(template: models.WidgetTemplate, version: int, *, by: str = "") -> 
     """Make ``version``'s definition current again, as a new version. Raises ``WidgetTemplateVersion.DoesNotExist``."""
     old = template.versions.get(version=version)
     template.title, template.description = old.title, old.description
-    return save_template(template, definition=old.definition, sample=old.sample_data, by=by or f"rollback to v{version}")
+    return save_template(
+        template, definition=old.definition, sample=old.sample_data, by=by or f"rollback to v{version}"
+    )
 
 
-def load_files(paths: list[str | Path], *, by: str = "loadwidgets", enable: bool | None = None) -> list[models.WidgetTemplate]:
+def load_files(
+    paths: list[str | Path], *, by: str = "loadwidgets", enable: bool | None = None
+) -> list[models.WidgetTemplate]:
     """Validate every file, then create or update their templates, all or nothing.
 
     A template that exists keeps its ``enabled`` flag unless ``enable`` says

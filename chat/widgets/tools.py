@@ -92,9 +92,15 @@ def _copy_text(title: str, data: dict[str, Any]) -> str:
 
 
 @lru_cache(maxsize=256)
-def _cached_tool(slug: str, version: int, needs_approval: bool, tool_name: str, title: str, description: str, definition_json: str) -> FunctionTool:
+def _cached_tool(
+    slug: str, version: int, needs_approval: bool, tool_name: str, title: str, description: str, definition_json: str
+) -> FunctionTool:
     return widget_tool(
-        name=tool_name, title=title, description=description, definition=json.loads(definition_json), needs_approval=needs_approval
+        name=tool_name,
+        title=title,
+        description=description,
+        definition=json.loads(definition_json),
+        needs_approval=needs_approval,
     )
 
 
@@ -103,7 +109,12 @@ def enabled_template_tools() -> list[FunctionTool]:
     rows = models.WidgetTemplate.objects.filter(enabled=True).order_by("slug")
     return [
         _cached_tool(
-            row.slug, row.version, row.needs_approval, row.tool_name, row.title, row.description,
+            row.slug,
+            row.version,
+            row.needs_approval,
+            row.tool_name,
+            row.title,
+            row.description,
             json.dumps(row.definition, sort_keys=True),
         )
         for row in rows

@@ -103,4 +103,3 @@ def _no_stale_artifacts():
     for old in ARTIFACTS.glob("browser-*.png") if ARTIFACTS.exists() else []:
         old.unlink()
     yield
-

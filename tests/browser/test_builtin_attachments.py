@@ -35,7 +35,9 @@ DROP = """([name, type, text]) => {
 
 @pytest.fixture(scope="module")
 def direct_server(tmp_path_factory, _browser_ready):
-    with live_server(tmp_path_factory.mktemp("browser-direct"), CHATKIT_UI="builtin", CHATKIT_UPLOAD_STRATEGY="direct") as server:
+    with live_server(
+        tmp_path_factory.mktemp("browser-direct"), CHATKIT_UI="builtin", CHATKIT_UPLOAD_STRATEGY="direct"
+    ) as server:
         yield server
 
 

@@ -198,11 +198,14 @@ def test_code_blocks_have_a_language_label_and_a_copy_button(servers, page, arti
         body = json.loads(route.request.post_data or "{}")
         if body.get("type") == "threads.list":
             return route.fulfill(json={"data": [], "has_more": False, "after": None})
-        return route.fulfill(content_type="text/event-stream", body=sse(
-            {"type": "thread.created", "thread": THREAD},
-            {"type": "thread.item.done", "item": user_item("Show me code")},
-            {"type": "thread.item.done", "item": assistant_item(CODE_ANSWER, "a1")},
-        ))
+        return route.fulfill(
+            content_type="text/event-stream",
+            body=sse(
+                {"type": "thread.created", "thread": THREAD},
+                {"type": "thread.item.done", "item": user_item("Show me code")},
+                {"type": "thread.item.done", "item": assistant_item(CODE_ANSWER, "a1")},
+            ),
+        )
 
     page.route("**/chatkit", script)
     page.goto(server.url + "/")
@@ -230,7 +233,10 @@ def test_no_picker_for_one_model(servers, page):
 def test_picking_a_second_model_travels_with_the_message_and_is_recorded(servers, page, artifacts):
     server = servers("builtin", **TWO_MODELS)
     sent: list[dict] = []
-    page.on("request", lambda r: sent.append(json.loads(r.post_data)) if r.url.endswith("/chatkit") and r.method == "POST" else None)
+    page.on(
+        "request",
+        lambda r: sent.append(json.loads(r.post_data)) if r.url.endswith("/chatkit") and r.method == "POST" else None,
+    )
     page.goto(server.url + "/")
     picker = page.get_by_test_id("model-picker")
     expect(picker).to_have_value("echo")
@@ -262,7 +268,9 @@ def test_the_chatkit_ui_gets_the_same_models_and_start_screen(servers, page):
     page.emulate_media(color_scheme="dark")
     page.goto(server.url + "/")
     page.wait_for_function("() => window.__chatkitOptions !== undefined")
-    options = page.evaluate("() => ({composer: window.__chatkitOptions.composer, start: window.__chatkitOptions.startScreen})")
+    options = page.evaluate(
+        "() => ({composer: window.__chatkitOptions.composer, start: window.__chatkitOptions.startScreen})"
+    )
     assert options["composer"]["models"] == [
         {"id": "echo", "label": "Echo", "default": True},
         {"id": "twin:second", "label": "Second echo", "default": False},
@@ -305,17 +313,26 @@ CHOICES = {
     "type": "Card",
     "children": [
         {"type": "Text", "value": "Pick one"},
-        {"type": "Row", "children": [
-            {"type": "Button", "label": "Ask again", "onClickAction": {"type": "again"}},
-            {"type": "Button", "label": "Choose", "onClickAction": {"type": "choose"}},
-        ]},
+        {
+            "type": "Row",
+            "children": [
+                {"type": "Button", "label": "Ask again", "onClickAction": {"type": "again"}},
+                {"type": "Button", "label": "Choose", "onClickAction": {"type": "choose"}},
+            ],
+        },
     ],
 }
 
 
 def test_widget_buttons_are_disabled_after_a_choice_until_the_answer_updates_the_widget(servers, page):
     server = servers("builtin")
-    widget_item = {"id": "w1", "thread_id": THREAD["id"], "created_at": THREAD["created_at"], "type": "widget", "widget": CHOICES}
+    widget_item = {
+        "id": "w1",
+        "thread_id": THREAD["id"],
+        "created_at": THREAD["created_at"],
+        "type": "widget",
+        "widget": CHOICES,
+    }
 
     def script(route):
         body = json.loads(route.request.post_data or "{}")
@@ -323,20 +340,38 @@ def test_widget_buttons_are_disabled_after_a_choice_until_the_answer_updates_the
         if kind == "threads.list":
             return route.fulfill(json={"data": [], "has_more": False, "after": None})
         if kind == "threads.create":
-            return route.fulfill(content_type="text/event-stream", body=sse(
-                {"type": "thread.created", "thread": THREAD},
-                {"type": "thread.item.done", "item": user_item("Offer a choice")},
-                {"type": "thread.item.done", "item": widget_item},
-            ))
+            return route.fulfill(
+                content_type="text/event-stream",
+                body=sse(
+                    {"type": "thread.created", "thread": THREAD},
+                    {"type": "thread.item.done", "item": user_item("Offer a choice")},
+                    {"type": "thread.item.done", "item": widget_item},
+                ),
+            )
         action = body["params"]["action"]["type"]
         if action == "again":  # the answer updates the widget: its buttons come back
-            return route.fulfill(content_type="text/event-stream", body=sse(
-                {"type": "thread.item.updated", "item_id": "w1", "update": {"type": "widget.root.updated", "widget": {
-                    **CHOICES, "children": [{"type": "Text", "value": "Pick again"}, CHOICES["children"][1]]}}},
-            ))
-        return route.fulfill(content_type="text/event-stream", body=sse(
-            {"type": "thread.item.done", "item": assistant_item("You chose.", "a2")},
-        ))
+            return route.fulfill(
+                content_type="text/event-stream",
+                body=sse(
+                    {
+                        "type": "thread.item.updated",
+                        "item_id": "w1",
+                        "update": {
+                            "type": "widget.root.updated",
+                            "widget": {
+                                **CHOICES,
+                                "children": [{"type": "Text", "value": "Pick again"}, CHOICES["children"][1]],
+                            },
+                        },
+                    },
+                ),
+            )
+        return route.fulfill(
+            content_type="text/event-stream",
+            body=sse(
+                {"type": "thread.item.done", "item": assistant_item("You chose.", "a2")},
+            ),
+        )
 
     page.route("**/chatkit", script)
     page.goto(server.url + "/")
@@ -427,7 +462,9 @@ def test_no_serious_accessibility_violations(servers, page, theme, artifacts):
     send(page, "A **bold** answer with `code` and a list:\n- one\n- two")
     finished(page)
     page.get_by_test_id("feedback-positive").click()
-    expect(page.locator("html")).to_have_class(re.compile(r"\bdark\b") if theme == "dark" else re.compile(r"^(?!.*\bdark\b)"))
+    expect(page.locator("html")).to_have_class(
+        re.compile(r"\bdark\b") if theme == "dark" else re.compile(r"^(?!.*\bdark\b)")
+    )
     assert serious_axe_violations(page) == []
     page.screenshot(path=str(artifacts / f"browser-builtin-axe-{theme}.png"))
 
@@ -437,5 +474,7 @@ def test_no_serious_accessibility_violations(servers, page, theme, artifacts):
     assert serious_axe_violations(page) == []
 
     # The check can fail: an unlabelled image button is a critical finding.
-    page.evaluate("() => document.querySelector('main').append(Object.assign(document.createElement('button'), {innerHTML: '<img src=x>'}))")
+    page.evaluate(
+        "() => document.querySelector('main').append(Object.assign(document.createElement('button'), {innerHTML: '<img src=x>'}))"
+    )
     assert {v["id"] for v in serious_axe_violations(page)} & {"button-name", "image-alt"}

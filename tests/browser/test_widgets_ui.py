@@ -48,10 +48,25 @@ def widget_server(tmp_path_factory, _browser_ready):
     }
     with live_server(root, **env) as live:
         manage = [sys.executable, "manage.py"]
-        subprocess.run([*manage, "loadwidgets", "--enable", "chat/widgets/data/choice_card.widget", "tests/widgets/theme_buttons.widget"], cwd=PROJECT, env=live.env, check=True, capture_output=True)
+        subprocess.run(
+            [
+                *manage,
+                "loadwidgets",
+                "--enable",
+                "chat/widgets/data/choice_card.widget",
+                "tests/widgets/theme_buttons.widget",
+            ],
+            cwd=PROJECT,
+            env=live.env,
+            check=True,
+            capture_output=True,
+        )
         subprocess.run(
             [*manage, "createsuperuser", "--noinput", "--username", "boss", "--email", "boss@example.com"],
-            cwd=PROJECT, env={**live.env, "DJANGO_SUPERUSER_PASSWORD": ADMIN_PASSWORD}, check=True, capture_output=True,
+            cwd=PROJECT,
+            env={**live.env, "DJANGO_SUPERUSER_PASSWORD": ADMIN_PASSWORD},
+            check=True,
+            capture_output=True,
         )
         yield WidgetServer(url=live.url, script=script, outbox=outbox)
 
@@ -69,7 +84,13 @@ def send(page, text: str) -> None:
 def test_click_a_choice_and_see_the_widget_update_and_the_answer(widget_server, page, artifacts):
     script(
         widget_server,
-        {"call": "widget_choice_card", "arguments": {"question": "Which plan?", "options": [{"label": "Starter", "value": "starter"}, {"label": "Team", "value": "team"}]}},
+        {
+            "call": "widget_choice_card",
+            "arguments": {
+                "question": "Which plan?",
+                "options": [{"label": "Starter", "value": "starter"}, {"label": "Team", "value": "team"}],
+            },
+        },
         {"say": "Pick a plan above."},
         {"say": "Team it is: five seats."},
     )
@@ -121,14 +142,20 @@ def test_approve_a_tool_call_and_see_it_run(widget_server, page, artifacts):
 
 
 def test_a_client_action_runs_in_the_built_in_client_without_a_request(widget_server, page):
-    script(widget_server, {"call": "widget_theme_buttons", "arguments": {"title": "Light or dark?"}}, {"say": "Pick a theme."})
+    script(
+        widget_server,
+        {"call": "widget_theme_buttons", "arguments": {"title": "Light or dark?"}},
+        {"say": "Pick a theme."},
+    )
     block_chatkit_cdn(page)
     page.goto(widget_server.url + "/")
     page.evaluate("() => localStorage.clear()")
     send(page, "Change the theme")
     expect(page.get_by_test_id("message-assistant").last).to_contain_text("Pick a theme.")
     actions: list[str] = []
-    page.on("request", lambda request: actions.append(request.post_data or "") if request.url.endswith("/chatkit") else None)
+    page.on(
+        "request", lambda request: actions.append(request.post_data or "") if request.url.endswith("/chatkit") else None
+    )
     page.get_by_test_id("message-widget").get_by_role("button", name="Dark").click()
     expect(page.locator("html")).to_have_class("dark")
     page.get_by_test_id("message-widget").get_by_role("button", name="Light").click()
@@ -183,6 +210,8 @@ def test_the_admin_refuses_a_broken_template_and_previews_a_good_one(widget_serv
     page.get_by_role("link", name="Choice card").click()
     frame = page.frame_locator("[data-testid=widget-preview-frame]")
     frame.get_by_role("button", name="Team").click()
-    expect(frame.get_by_test_id("preview-action")).to_contain_text('server action widget.choose {"value":"team","label":"Team"}')
+    expect(frame.get_by_test_id("preview-action")).to_contain_text(
+        'server action widget.choose {"value":"team","label":"Team"}'
+    )
     expect(page.get_by_test_id("widget-actions")).to_contain_text("handler registered")
     assert page.page_errors == []

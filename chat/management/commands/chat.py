@@ -29,10 +29,16 @@ from chat.server import get_server
 
 def _request(thread_id: str | None, text: str, model: str | None) -> bytes:
     """The JSON body a client would POST for one message (a new thread or the next turn)."""
-    user_input = {"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {"model": model}}
+    user_input = {
+        "content": [{"type": "input_text", "text": text}],
+        "attachments": [],
+        "inference_options": {"model": model},
+    }
     if thread_id is None:
         return json.dumps({"type": "threads.create", "params": {"input": user_input}}).encode()
-    return json.dumps({"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": user_input}}).encode()
+    return json.dumps(
+        {"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": user_input}}
+    ).encode()
 
 
 def _check(body: bytes, context: RequestContext):
@@ -106,7 +112,9 @@ class Command(BaseCommand):
                         wrote = True
                 elif kind == "thread.item.done" and event["item"].get("type") == "assistant_message":
                     if not wrote:  # a model that sends no deltas: the whole answer at once
-                        self.stdout.write("".join(p.get("text", "") for p in event["item"].get("content", [])), ending="")
+                        self.stdout.write(
+                            "".join(p.get("text", "") for p in event["item"].get("content", [])), ending=""
+                        )
                     self.stdout.write("")
                     wrote = False
                 elif kind == "thread.item.done" and event["item"].get("type") == "widget":

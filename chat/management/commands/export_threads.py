@@ -28,7 +28,9 @@ class Command(BaseCommand):
                 raise CommandError(f"No such thread: {', '.join(sorted(missing))}")
         if owner:
             threads = threads.owned_by(owner)
-        text = transfer.dumps(transfer.export_threads(threads)) if format == "json" else transfer.threads_markdown(threads)
+        text = (
+            transfer.dumps(transfer.export_threads(threads)) if format == "json" else transfer.threads_markdown(threads)
+        )
         if output:
             with open(output, "w", encoding="utf-8") as handle:
                 handle.write(text)

@@ -18,7 +18,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="the JSON file, or - for standard input")
-        parser.add_argument("--owner", help='give every thread to this owner key (e.g. "user:3") instead of the file\'s')
+        parser.add_argument(
+            "--owner", help='give every thread to this owner key (e.g. "user:3") instead of the file\'s'
+        )
 
     def handle(self, *args, file, owner, **options):
         try:

@@ -14,7 +14,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--older-than", type=float, default=None, metavar="HOURS",
+            "--older-than",
+            type=float,
+            default=None,
+            metavar="HOURS",
             help="Age in hours (default: CHATKIT_ATTACHMENT_PURGE_HOURS).",
         )
         parser.add_argument("--dry-run", action="store_true", help="List what would be deleted; delete nothing.")

@@ -32,8 +32,13 @@ class Command(BaseCommand):
     help = "Delete threads with no activity for DAYS days (items, attachments, bytes), and expired sessions."
 
     def add_arguments(self, parser):
-        parser.add_argument("--older-than", type=int, required=True, metavar="DAYS",
-                            help="delete threads whose last activity is more than DAYS days ago")
+        parser.add_argument(
+            "--older-than",
+            type=int,
+            required=True,
+            metavar="DAYS",
+            help="delete threads whose last activity is more than DAYS days ago",
+        )
         parser.add_argument("--dry-run", action="store_true", help="list what would be deleted; delete nothing")
 
     def handle(self, *args, older_than, dry_run, **options):
@@ -41,7 +46,9 @@ class Command(BaseCommand):
             raise CommandError("--older-than must be 0 or more days")
         cutoff = timezone.now() - timedelta(days=older_than)
         threads = models.Thread.objects.filter(updated_at__lt=cutoff)
-        rows = list(threads.annotate(n_items=Count("items", distinct=True)).values_list("id", "title", "updated_at", "n_items"))
+        rows = list(
+            threads.annotate(n_items=Count("items", distinct=True)).values_list("id", "title", "updated_at", "n_items")
+        )
         ids = [r[0] for r in rows]
         files = [f for f in models.Attachment.objects.filter(thread_id__in=ids).values_list("file", flat=True) if f]
         attachments = models.Attachment.objects.filter(thread_id__in=ids).count()
@@ -65,7 +72,9 @@ class Command(BaseCommand):
             models.Thread.objects.filter(id__in=ids).delete()
             transaction.on_commit(lambda: [default_storage.delete(f) for f in files])
         call_command("clearsessions")
-        self.stdout.write(self.style.SUCCESS(
-            f"Deleted {len(rows)} thread(s), {items} item(s), {attachments} attachment(s) ({size} bytes); "
-            f"cleared {expired} expired session(s)."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Deleted {len(rows)} thread(s), {items} item(s), {attachments} attachment(s) ({size} bytes); "
+                f"cleared {expired} expired session(s)."
+            )
+        )
