@@ -182,25 +182,10 @@ class ScaffoldingGuard:
     @staticmethod
     def _complete_object(s: str) -> bool:
         """Whether ``s`` starts with a complete call-shaped JSON object (any tool name)."""
-        from .toolcalls import looks_like_tool_call
+        from .toolcalls import looks_like_tool_call, object_end
 
-        depth = 0
-        in_string = escaped = False
-        for end, ch in enumerate(s):
-            if in_string:
-                escaped = not escaped and ch == "\\"
-                if ch == '"' and not escaped:
-                    in_string = False
-                continue
-            if ch == '"':
-                in_string = True
-            elif ch == "{":
-                depth += 1
-            elif ch == "}":
-                depth -= 1
-                if depth == 0:
-                    return looks_like_tool_call(s[: end + 1])
-        return False
+        end = object_end(s, 0)
+        return end is not None and looks_like_tool_call(s[:end])
 
     def _stop_at(self, index: int) -> GuardResult:
         out = self._held[:index]

@@ -214,7 +214,7 @@ def find_tool_call(text: str, tool_names: Collection[str]) -> tuple[int, ParsedT
     for start, ch in enumerate(text):
         if ch != "{":
             continue
-        end = _object_end(text, start)
+        end = object_end(text, start)
         if end is None:
             continue
         call = parse_tool_call(text[start:end], tool_names)
@@ -228,7 +228,7 @@ def find_tool_call(text: str, tool_names: Collection[str]) -> tuple[int, ParsedT
     return None
 
 
-def _object_end(text: str, start: int) -> int | None:
+def object_end(text: str, start: int) -> int | None:
     """The index after the ``}`` closing the object opened at ``text[start]``, or ``None``."""
     depth = 0
     in_string = escaped = False
