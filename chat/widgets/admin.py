@@ -287,27 +287,6 @@ def _built_or_none(obj):
         return None
 
 
-class ToolApprovalInline(admin.TabularInline):
-    """The thread page's approvals: what was asked, who decided, when."""
-
-    model = models.ToolApproval
-    fields = ("created_at", "tool_calls", "status", "decided_by", "decided_at")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    ordering = ("created_at",)
-    verbose_name = "tool approval"
-
-    @admin.display(description="tool calls")
-    def tool_calls(self, obj):
-        return format_html_join(
-            "", "<div><code>{}</code> {}</div>", ((c.get("name"), c.get("arguments")) for c in obj.calls or [])
-        )
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(models.ToolApproval)
 class ToolApprovalAdmin(admin.ModelAdmin):
     list_display = ("__str__", "thread", "status", "decided_by", "created_at", "decided_at")
