@@ -12,7 +12,7 @@ STAMP := .make
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-postgres serve lint install frontend chromium migrate bench clean
+.PHONY: run test test-postgres serve lint install frontend chromium migrate bench eval clean
 
 install: $(STAMP)/python
 
@@ -38,16 +38,17 @@ $(STAMP)/chromium:
 	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	touch $@
 
+# The development set-up turns DEBUG on; the project's default is off.
 migrate: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py ensure_dev_superuser
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py ensure_dev_superuser
 
 # Production: DEBUG off, SECRET_KEY required; see the README's "Production".
 serve: install frontend
 	PY=$(PY) HOST=$(HOST) PORT=$(PORT) scripts/serve
 
 run: install frontend migrate
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install frontend chromium lint
 	$(PY) -m pytest
@@ -56,12 +57,17 @@ test: install frontend chromium lint
 test-postgres: install frontend chromium
 	scripts/with-services $(PY) -m pytest
 
-# Lint: ruff on the Python code (the frontend's ESLint runs under pytest with vitest).
+# Lint: ruff (rules and formatting) on the Python code (the frontend's ESLint runs under pytest with vitest).
 lint: install
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 bench: install
 	$(PY) -m bench
 
 clean:
 	rm -rf $(STAMP) $(VENV) frontend/node_modules frontend/dist
+
+# The embedded model's conversation eval (>= 40 cases through /chatkit, per installed variant).
+eval: install
+	$(PY) -m bench.eval

@@ -63,7 +63,10 @@ def django_app() -> str:
     """``chatproject.asgi:application`` once ``chat.llm`` selects the echo model by name."""
     probe = subprocess.run(
         [sys.executable, "-c", "import bench.apps as a; print(a.has_model_registry())"],
-        cwd=ROOT, env=env_with(), capture_output=True, text=True,
+        cwd=ROOT,
+        env=env_with(),
+        capture_output=True,
+        text=True,
     )
     return "chatproject.asgi:application" if probe.stdout.strip().endswith("True") else "bench.apps:django_application"
 
@@ -75,7 +78,11 @@ def run_floor(cfg: Config, order: list[str]) -> dict:
     raw = dict(cfg.__dict__, order=order)
     p = subprocess.run(
         [sys.executable, "-m", "bench.floor", json.dumps(raw)],
-        cwd=ROOT, env=env_with(), capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        env=env_with(),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if p.returncode != 0:
         raise RuntimeError(f"floor failed: {p.stderr[-2000:]}")
@@ -96,7 +103,7 @@ async def figures_1_2(cfg: Config, rounds: int, app: str) -> dict:
         keys = list(servers) + ["floor", "null"]
         for r in range(rounds):
             # Rotate the order each round so no contender always runs first or last.
-            order = keys[r % len(keys):] + keys[: r % len(keys)]
+            order = keys[r % len(keys) :] + keys[: r % len(keys)]
             for key in order:
                 t0 = time.perf_counter()
                 if key == "floor":
@@ -144,8 +151,10 @@ async def figure_3(n: int, n_words: int, delay: float, ramp: float, app: str) ->
         try:
             t0 = time.perf_counter()
             out[key] = await run_streams(server, n, n_words, delay, ramp)
-            log(f"streams {key}: {time.perf_counter() - t0:.1f}s, lag p99 {out[key]['lag_p99'] * 1000:.0f} ms, "
-                f"errors {out[key]['errors']}")
+            log(
+                f"streams {key}: {time.perf_counter() - t0:.1f}s, lag p99 {out[key]['lag_p99'] * 1000:.0f} ms, "
+                f"errors {out[key]['errors']}"
+            )
         except Exception as exc:  # a contender that breaks down is a result, not a crash
             out[key] = {"failed": repr(exc), "log": server.log_tail()}
             log(f"streams {key} failed: {exc!r}")
@@ -165,7 +174,11 @@ async def figure_4(sizes: list[int], n: int, app: str) -> dict:
         t0 = time.perf_counter()
         p = subprocess.run(
             [sys.executable, "-m", "bench.history", db, ",".join(map(str, sizes))],
-            cwd=ROOT, env=env_with(DATABASE_URL=f"sqlite:///{db}"), capture_output=True, text=True, timeout=900,
+            cwd=ROOT,
+            env=env_with(DATABASE_URL=f"sqlite:///{db}"),
+            capture_output=True,
+            text=True,
+            timeout=900,
         )
         if p.returncode != 0:
             raise RuntimeError(f"history seeding failed: {p.stderr[-2000:]}")
@@ -193,8 +206,9 @@ def figure_5(quick: bool) -> dict:
         "sys.stdout.write('\\n' + json.dumps(r) + '\\n')"
     )
     try:
-        p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env_with(), capture_output=True,
-                           text=True, timeout=480)
+        p = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env_with(), capture_output=True, text=True, timeout=480
+        )
     except subprocess.TimeoutExpired:
         return {"pending": "llm_bench.measure took over 480 s"}
     if p.returncode != 0:
@@ -241,12 +255,25 @@ def build_table(res: dict) -> tuple[list[str], list[list[str]], list[str]]:
         ours, daphne = check(t[OURS]), check(t["django_daphne"])
         rows.append([fig, metric] + cells + [target_text, verdict(ours, daphne)])
 
-    ratio_row("1", "turn latency p50, c=1 (50-word echo)", "latency_p50", 1000, "ms",
-              "≤ 1.25× baseline (FastAPI mem, fixed)",
-              lambda x: x["latency_p50"] <= 1.25 * base["latency_p50"])
+    ratio_row(
+        "1",
+        "turn latency p50, c=1 (50-word echo)",
+        "latency_p50",
+        1000,
+        "ms",
+        "≤ 1.25× baseline (FastAPI mem, fixed)",
+        lambda x: x["latency_p50"] <= 1.25 * base["latency_p50"],
+    )
     ratio_row("1", "turn latency p99, c=1", "latency_p99", 1000, "ms", "—", lambda x: None)
-    ratio_row("1", "throughput, c=16 (turns/s)", "throughput", 1, "turns/s",
-              "≥ FastAPI SQLite (fixed)", lambda x: x["throughput"] >= t["fastapi_sqlite"]["throughput"])
+    ratio_row(
+        "1",
+        "throughput, c=16 (turns/s)",
+        "throughput",
+        1,
+        "turns/s",
+        "≥ FastAPI SQLite (fixed)",
+        lambda x: x["throughput"] >= t["fastapi_sqlite"]["throughput"],
+    )
     ratio_row("2", "time to first event p50", "ttfe_p50", 1000, "ms", "—", lambda x: None)
     ratio_row("2", "cost per streamed event", "event_cost", 1000, "ms", "—", lambda x: None)
     rows[-1][-1] = rows[-2][-1] = rows[-4][-1] = "—"
@@ -264,18 +291,36 @@ def build_table(res: dict) -> tuple[list[str], list[list[str]], list[str]]:
         return None if key not in s or "failed" in s[key] else fn(s[key])
 
     lag_ok = lambda x: x["lag_p99"] < 0.050 and x["errors"] == 0  # noqa: E731
-    rows.append(["3", f"{n_streams} open streams: event lag p99 (ms)"]
-                + stream_cells(lambda x: f"{x['lag_p99'] * 1000:.0f}")
-                + ["< 50 ms, no errors", verdict(s_ok(OURS, lag_ok), s_ok("django_daphne", lag_ok))])
-    rows.append(["3", "  lag p99 while all streams are open (ms)"]
-                + stream_cells(lambda x: "—" if x.get("lag_p99_all_open") != x.get("lag_p99_all_open") else f"{x['lag_p99_all_open'] * 1000:.0f}")
-                + ["—", "—"])
-    rows.append(["3", "  memory per open stream (KiB)"] + stream_cells(lambda x: f"{x['mem_per_stream'] / 1024:.0f}")
-                + ["—", "—"])
-    rows.append(["3", "  errors / streams completed"] + stream_cells(lambda x: f"{x['errors']} / {x['completed']}")
-                + ["0 errors", verdict(s_ok(OURS, lambda x: x["errors"] == 0), s_ok("django_daphne", lambda x: x["errors"] == 0))])
-    rows.append(["3", "  time to first event p99 under load (s)"] + stream_cells(lambda x: f"{x['ttfe_p99']:.2f}")
-                + ["—", "—"])
+    rows.append(
+        ["3", f"{n_streams} open streams: event lag p99 (ms)"]
+        + stream_cells(lambda x: f"{x['lag_p99'] * 1000:.0f}")
+        + ["< 50 ms, no errors", verdict(s_ok(OURS, lag_ok), s_ok("django_daphne", lag_ok))]
+    )
+    rows.append(
+        ["3", "  lag p99 while all streams are open (ms)"]
+        + stream_cells(
+            lambda x: (
+                "—" if x.get("lag_p99_all_open") != x.get("lag_p99_all_open") else f"{x['lag_p99_all_open'] * 1000:.0f}"
+            )
+        )
+        + ["—", "—"]
+    )
+    rows.append(
+        ["3", "  memory per open stream (KiB)"]
+        + stream_cells(lambda x: f"{x['mem_per_stream'] / 1024:.0f}")
+        + ["—", "—"]
+    )
+    rows.append(
+        ["3", "  errors / streams completed"]
+        + stream_cells(lambda x: f"{x['errors']} / {x['completed']}")
+        + [
+            "0 errors",
+            verdict(s_ok(OURS, lambda x: x["errors"] == 0), s_ok("django_daphne", lambda x: x["errors"] == 0)),
+        ]
+    )
+    rows.append(
+        ["3", "  time to first event p99 under load (s)"] + stream_cells(lambda x: f"{x['ttfe_p99']:.2f}") + ["—", "—"]
+    )
     rows.append(["3", "  server threads at peak"] + stream_cells(lambda x: f"{x['threads_peak']}") + ["—", "—"])
 
     h = res["history"]
@@ -285,30 +330,58 @@ def build_table(res: dict) -> tuple[list[str], list[list[str]], list[str]]:
     for name in ("items.list", "threads.get_by_id"):
         r = ratio(h["p50"][name][hi], h["p50"][name][lo])
         q = [h["queries"][name][x] for x in sizes]
-        rows.append(["4", f"{name}: latency p50 {hi}/{lo} items"] + blank
-                    + [f"{fmt_ratio(r)} ({h['p50'][name][lo] * 1000:.1f} → {h['p50'][name][hi] * 1000:.1f} ms)",
-                       "< 1.5×", verdict(r is not None and r < 1.5)])
-        rows.append(["4", f"{name}: SQL statements at {'/'.join(sizes)} items"] + blank
-                    + ["/".join(map(str, q)), "constant", verdict(len(set(q)) == 1)])
-    rows.append(["4", "SQL statements per turn (threads.add_user_message)"] + blank
-                + [str(h["queries"]["turn"]), "≤ 8", verdict(h["queries"]["turn"] <= 8)])
+        rows.append(
+            ["4", f"{name}: latency p50 {hi}/{lo} items"]
+            + blank
+            + [
+                f"{fmt_ratio(r)} ({h['p50'][name][lo] * 1000:.1f} → {h['p50'][name][hi] * 1000:.1f} ms)",
+                "< 1.5×",
+                verdict(r is not None and r < 1.5),
+            ]
+        )
+        rows.append(
+            ["4", f"{name}: SQL statements at {'/'.join(sizes)} items"]
+            + blank
+            + ["/".join(map(str, q)), "constant", verdict(len(set(q)) == 1)]
+        )
+    rows.append(
+        ["4", "SQL statements per turn (threads.add_user_message)"]
+        + blank
+        + [str(h["queries"]["turn"]), "≤ 8", verdict(h["queries"]["turn"] <= 8)]
+    )
 
     m = res["model"]
     if "pending" in m:
-        rows.append(["5", "embedded model: LocalModel tokens/s ÷ llama.cpp direct"] + blank
-                    + ["pending", "≥ 0.95×", "pending"])
+        rows.append(
+            ["5", "embedded model: LocalModel tokens/s ÷ llama.cpp direct"] + blank + ["pending", "≥ 0.95×", "pending"]
+        )
         notes.append(f"Figure 5 pending: {m['pending']}.")
     else:
         r = ratio(m["local_model"]["tokens_per_s"], m["direct"]["tokens_per_s"])
-        rows.append(["5", "embedded model: LocalModel tokens/s ÷ llama.cpp direct"] + blank
-                    + [f"{fmt_ratio(r)} ({m['local_model']['tokens_per_s']:.1f} vs {m['direct']['tokens_per_s']:.1f} tok/s)",
-                       "≥ 0.95×", verdict(r is not None and r >= 0.95)])
-        rows.append(["5", "  TTFT (cached prompt) LocalModel ÷ direct"] + blank
-                    + [f"{fmt_ratio(ratio(m['local_model']['ttft_s'], m['direct']['ttft_s']))} "
-                       f"({m['local_model']['ttft_s'] * 1000:.0f} vs {m['direct']['ttft_s'] * 1000:.0f} ms)", "—", "—"])
-        rows.append(["5", "  load time / RSS after load / cold TTFT"] + blank
-                    + [f"{m['load_s']:.2f} s / {m['rss_after_load_mb']:.0f} MiB / {m['cold_ttft_s'] * 1000:.0f} ms",
-                       "—", "—"])
+        rows.append(
+            ["5", "embedded model: LocalModel tokens/s ÷ llama.cpp direct"]
+            + blank
+            + [
+                f"{fmt_ratio(r)} ({m['local_model']['tokens_per_s']:.1f} vs {m['direct']['tokens_per_s']:.1f} tok/s)",
+                "≥ 0.95×",
+                verdict(r is not None and r >= 0.95),
+            ]
+        )
+        rows.append(
+            ["5", "  TTFT (cached prompt) LocalModel ÷ direct"]
+            + blank
+            + [
+                f"{fmt_ratio(ratio(m['local_model']['ttft_s'], m['direct']['ttft_s']))} "
+                f"({m['local_model']['ttft_s'] * 1000:.0f} vs {m['direct']['ttft_s'] * 1000:.0f} ms)",
+                "—",
+                "—",
+            ]
+        )
+        rows.append(
+            ["5", "  load time / RSS after load / cold TTFT"]
+            + blank
+            + [f"{m['load_s']:.2f} s / {m['rss_after_load_mb']:.0f} MiB / {m['cold_ttft_s'] * 1000:.0f} ms", "—", "—"]
+        )
 
     null = t.get("null")
     if null:
@@ -328,7 +401,7 @@ def markdown(header, rows, notes, res) -> str:
         f"load average at start {meta['loadavg_start']}, total {meta['wall_s']:.0f} s.",
         "",
         f"Ratios are to the baseline, FastAPI+uvicorn with an in-memory store and the adapter fix "
-        f"(its absolute figure in parentheses); \"stock\" = the SDK's `ChatKitServer.process` as shipped "
+        f'(its absolute figure in parentheses); "stock" = the SDK\'s `ChatKitServer.process` as shipped '
         f"(a `TypeAdapter(ChatKitReq)` per request). Lower is better except throughput. "
         f"Streams: {meta['streams']}.",
         "",
@@ -411,8 +484,8 @@ def main() -> None:
             "config": cfg.__dict__,
             "rounds": rounds,
             "streams": f"{n_streams} threads.add_user_message opened over {args.stream_ramp:g} s, each an echo of "
-                       f"{args.stream_words} words at {args.stream_delay:g} s per word "
-                       f"({n_streams / args.stream_delay:.0f} events/s in all once every stream is open)",
+            f"{args.stream_words} words at {args.stream_delay:g} s per word "
+            f"({n_streams / args.stream_delay:.0f} events/s in all once every stream is open)",
         }
     }
     app = django_app()

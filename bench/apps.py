@@ -16,7 +16,6 @@ an ``EchoModel`` directly; either way the agent is built by
 ``chat.agents.build_agent`` and the delay comes from ``CHATKIT_ECHO_DELAY``.
 """
 
-
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatproject.settings")
@@ -97,8 +96,6 @@ def _django_application():
 
 
 if os.environ.get("BENCH_APP") == "fastapi":
-    fastapi_application = fastapi_app(
-        os.environ.get("BENCH_STORE", "memory"), os.environ.get("BENCH_STOCK") == "1"
-    )
+    fastapi_application = fastapi_app(os.environ.get("BENCH_STORE", "memory"), os.environ.get("BENCH_STOCK") == "1")
 else:
     django_application = _django_application()

@@ -61,27 +61,41 @@ def seed(sizes: list[int]) -> dict:
         meta = ThreadMetadata(id=tid, created_at=base, title=f"{size} items")
         with transaction.atomic():
             models.Thread.objects.create(
-                id=tid, owner=owner, title=meta.title, status="active",
-                created_at=timezone.make_aware(base), data=dump_thread(meta),
+                id=tid,
+                owner=owner,
+                title=meta.title,
+                status="active",
+                created_at=timezone.make_aware(base),
+                data=dump_thread(meta),
             )
             batch = []
             for i in range(size):
                 at = base + timedelta(seconds=i)
                 if i % 2 == 0:
                     item = UserMessageItem(
-                        id=new_id("message"), thread_id=tid, created_at=at,
-                        content=[UserMessageTextContent(text=text)], attachments=[],
+                        id=new_id("message"),
+                        thread_id=tid,
+                        created_at=at,
+                        content=[UserMessageTextContent(text=text)],
+                        attachments=[],
                         inference_options=InferenceOptions(),
                     )
                 else:
                     item = AssistantMessageItem(
-                        id=new_id("message"), thread_id=tid, created_at=at,
+                        id=new_id("message"),
+                        thread_id=tid,
+                        created_at=at,
                         content=[AssistantMessageContent(text=text)],
                     )
                 batch.append(
                     models.Item(
-                        id=item.id, thread_id=tid, owner=owner, type=item.type,
-                        created_at=timezone.make_aware(at), text=item_text(item), data=dump_item(item),
+                        id=item.id,
+                        thread_id=tid,
+                        owner=owner,
+                        type=item.type,
+                        created_at=timezone.make_aware(at),
+                        text=item_text(item),
+                        data=dump_item(item),
                     )
                 )
                 if len(batch) >= 5000:
@@ -147,8 +161,14 @@ async def count_queries(session_key: str, threads: dict[int, str]) -> dict:
         def turn(text):
             return {
                 "type": "threads.add_user_message",
-                "params": {"thread_id": small, "input": {"content": [{"type": "input_text", "text": text}],
-                                                          "attachments": [], "inference_options": {}}},
+                "params": {
+                    "thread_id": small,
+                    "input": {
+                        "content": [{"type": "input_text", "text": text}],
+                        "attachments": [],
+                        "inference_options": {},
+                    },
+                },
             }
 
         await run(turn("warm up"))

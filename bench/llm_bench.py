@@ -70,9 +70,7 @@ async def _via_model(model: LocalModel, settings: ModelSettings) -> dict[str, fl
     first: float | None = None
     deltas = 0
     usage: dict[str, Any] = {}
-    async for event in model.stream_response(
-        None, PROMPT, settings, [], None, [], ModelTracing.DISABLED
-    ):
+    async for event in model.stream_response(None, PROMPT, settings, [], None, [], ModelTracing.DISABLED):
         if event.type == "response.output_text.delta":
             first = first or time.perf_counter()
             deltas += 1
@@ -124,9 +122,7 @@ def measure(
     load_s = time.perf_counter() - started
     rss_after = _rss_mb()
 
-    settings = ModelSettings(
-        max_tokens=max_tokens, temperature=0.0, extra_args={"seed": 1, "ignore_eos": True}
-    )
+    settings = ModelSettings(max_tokens=max_tokens, temperature=0.0, extra_args={"seed": 1, "ignore_eos": True})
     request, _ = model.build_request(None, PROMPT, settings, [], [])
     request["stream_options"] = {"include_usage": True}
 
@@ -149,9 +145,7 @@ def measure(
         "cold_ttft_s": round(cold["ttft_s"], 4),
         "direct": d,
         "local_model": v,
-        "overhead_pct": round(100 * (1 - v["tokens_per_s"] / d["tokens_per_s"]), 1)
-        if d["tokens_per_s"]
-        else None,
+        "overhead_pct": round(100 * (1 - v["tokens_per_s"] / d["tokens_per_s"]), 1) if d["tokens_per_s"] else None,
         "load_average": os.getloadavg(),
     }
 
@@ -163,9 +157,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    result = measure(
-        args.variant, max_tokens=args.max_tokens, rounds=args.rounds, n_threads=args.threads
-    )
+    result = measure(args.variant, max_tokens=args.max_tokens, rounds=args.rounds, n_threads=args.threads)
     print(json.dumps(result, indent=2))
 
 

@@ -49,7 +49,13 @@ def available() -> int:
 def main(count: int) -> None:
     before = available()
     children = [
-        subprocess.Popen([sys.executable, "-c", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).parent.parent,
+        )
         for _ in range(count)
     ]
     for child in children:
@@ -59,7 +65,9 @@ def main(count: int) -> None:
     for child in children:
         r = rollup(child.pid)
         private = r.get("Private_Clean", 0) + r.get("Private_Dirty", 0)
-        print(f"pid {child.pid}: RSS {r['Rss']} MiB, PSS {r['Pss']} MiB, private {private} MiB, shared {r['Rss'] - private} MiB")
+        print(
+            f"pid {child.pid}: RSS {r['Rss']} MiB, PSS {r['Pss']} MiB, private {private} MiB, shared {r['Rss'] - private} MiB"
+        )
     print(f"{count} processes: MemAvailable dropped by {before - after} MiB")
     for child in children:
         child.stdin.write("\n")

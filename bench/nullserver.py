@@ -31,9 +31,7 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
             body = json.loads(await reader.readexactly(length))
             text = body["params"]["input"]["content"][0]["text"]
             frames = [FIRST] * 6 + [DELTA] * len(text.split()) + [DONE]
-            writer.write(
-                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
-            )
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
             for frame in frames:
                 writer.write(chunk(frame))
             writer.write(b"0\r\n\r\n")

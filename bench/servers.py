@@ -25,6 +25,12 @@ BASE_ENV = {
     "CHATKIT_ECHO_DELAY": "0",
     "DEBUG": "0",  # as production runs it (DEBUG=1 also logs every query)
     "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789",
+    "HTTPS": "0",  # plain HTTP on loopback: no redirect, no Secure cookies
+    # One load generator on one address: the limits would refuse it.
+    "CHATKIT_TURNS_PER_MINUTE": "0",
+    "CHATKIT_THREADS_PER_HOUR": "0",
+    "CHATKIT_CONCURRENT_STREAMS": "0",
+    "CHATKIT_NEW_OWNERS_PER_HOUR": "0",
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
     "LOG_LEVEL": "WARNING",
     "OPENAI_API_KEY": "",
@@ -100,14 +106,37 @@ class Server:
         if self.kind == "django-daphne":
             cmd = [str(VENV_BIN / "daphne"), "-b", HOST, "-p", str(self.port), self.app]
         elif self.kind == "django-uvicorn":
-            cmd = [str(VENV_BIN / "uvicorn"), self.app, "--host", HOST, "--port", str(self.port),
-                   "--no-access-log", "--lifespan", "off", "--log-level", "warning"]
+            cmd = [
+                str(VENV_BIN / "uvicorn"),
+                self.app,
+                "--host",
+                HOST,
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "--lifespan",
+                "off",
+                "--log-level",
+                "warning",
+            ]
         elif self.kind.startswith("fastapi"):
-            env.update(BENCH_APP="fastapi", BENCH_STORE=self.kind.split("-")[1],
-                       BENCH_STOCK="1" if self.stock else "0",
-                       BENCH_SQLITE_PATH=os.path.join(self.tmp.name, "aio.sqlite3"))
-            cmd = [str(VENV_BIN / "uvicorn"), "bench.apps:fastapi_application", "--host", HOST,
-                   "--port", str(self.port), "--no-access-log", "--log-level", "warning"]
+            env.update(
+                BENCH_APP="fastapi",
+                BENCH_STORE=self.kind.split("-")[1],
+                BENCH_STOCK="1" if self.stock else "0",
+                BENCH_SQLITE_PATH=os.path.join(self.tmp.name, "aio.sqlite3"),
+            )
+            cmd = [
+                str(VENV_BIN / "uvicorn"),
+                "bench.apps:fastapi_application",
+                "--host",
+                HOST,
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ]
         elif self.kind == "null":
             cmd = [sys.executable, "-m", "bench.nullserver", str(self.port)]
         else:

@@ -168,9 +168,7 @@ class AioSqliteStore(_Ids, Store):
         return self._db
 
     async def _owned(self, db, thread_id, context) -> None:
-        async with db.execute(
-            "SELECT 1 FROM threads WHERE id = ? AND user_id = ?", (thread_id, context.owner)
-        ) as cur:
+        async with db.execute("SELECT 1 FROM threads WHERE id = ? AND user_id = ?", (thread_id, context.owner)) as cur:
             if await cur.fetchone() is None:
                 raise NotFoundError(f"Thread {thread_id} not found")
 
@@ -298,4 +296,3 @@ class AioSqliteStore(_Ids, Store):
         db = await self.db()
         await db.execute("DELETE FROM attachments WHERE id = ?", (attachment_id,))
         await db.commit()
-

@@ -79,6 +79,7 @@ async def run_streams(
             if firsts == expected:
                 all_open_at = time.perf_counter()
             open_peak = max(open_peak, streaming)
+
         return first
 
     def note(why: str, example: str | None = None) -> None:

@@ -9,7 +9,8 @@ Tools (``openai-agents`` function tools; ``ctx.context`` is the ChatKit
 ``AgentContext`` so a tool can stream events into the thread):
 
 * ``current_time`` and ``search_conversation`` run on the server and report
-  progress (``progress_update``) while they work.
+  progress (``progress_update``) while they work; ``world_clock`` shows its
+  steps as a workflow (:mod:`chat.workflows`).
 * ``show_quick_replies`` draws a widget whose buttons send the
   ``chat.reply`` action back (handled in :mod:`chat.actions`).
 * ``switch_theme`` is a client tool: the run stops and the browser answers
@@ -34,6 +35,7 @@ from django.utils.module_loading import import_string
 from . import models
 from .actions import QUICK_REPLY_ACTION
 from .conf import app_settings
+from .workflows import Steps
 
 ChatContext = AgentContext  # AgentContext[RequestContext]: thread, store, request_context
 
@@ -42,10 +44,10 @@ CLIENT_TOOLS = ("switch_theme",)
 
 @function_tool
 async def current_time(ctx: RunContextWrapper[ChatContext], timezone: str = "UTC") -> str:
-    """Return the current date and time in an IANA time zone such as "Europe/Paris".
+    """Get the current time and today's date and day of the week.
 
     Args:
-        timezone: the IANA time zone name; "UTC" when unsure.
+        timezone: an IANA time zone such as "Asia/Tokyo"; "UTC" when unsure.
     """
     await ctx.context.stream(ProgressUpdateEvent(icon="clock", text=f"Checking the time in {timezone}…"))
     try:
@@ -56,11 +58,32 @@ async def current_time(ctx: RunContextWrapper[ChatContext], timezone: str = "UTC
 
 
 @function_tool
-async def search_conversation(ctx: RunContextWrapper[ChatContext], query: str) -> str:
-    """Search the earlier messages of this conversation for a word or phrase.
+async def world_clock(ctx: RunContextWrapper[ChatContext], timezones: list[str]) -> str:
+    """Return the current time in several IANA time zones at once, e.g. ["Europe/Paris", "Asia/Tokyo"].
 
     Args:
-        query: the text to look for (case-insensitive).
+        timezones: the IANA time zone names (at most 6).
+    """
+    steps = Steps(ctx.context)
+    lines = []
+    for name in [t.strip() for t in timezones if t.strip()][:6]:
+        step = await steps.start(name, icon="clock")
+        try:
+            line = datetime.now(ZoneInfo(name)).strftime("%A %H:%M")
+        except (ZoneInfoNotFoundError, ValueError):
+            line = f"Unknown time zone {name!r}: use an IANA name like 'Europe/Paris'."
+        await steps.finish(step, line)
+        lines.append(f"- {name}: {line}")
+    await steps.end(f"Checked {len(lines)} time zone(s)")
+    return "\n".join(lines) or "No time zone given."
+
+
+@function_tool
+async def search_conversation(ctx: RunContextWrapper[ChatContext], query: str) -> str:
+    """Search (find) a word or phrase in the earlier messages of this chat.
+
+    Args:
+        query: the word or phrase to find.
     """
     await ctx.context.stream(ProgressUpdateEvent(icon="search", text=f"Searching this conversation for “{query}”…"))
     hits = await sync_to_async(_search_items)(ctx.context.thread.id, ctx.context.request_context.owner, query)
@@ -72,7 +95,8 @@ async def search_conversation(ctx: RunContextWrapper[ChatContext], query: str) -
 def _search_items(thread_id: str, owner: str, query: str, limit: int = 5) -> list[tuple[str, str]]:
     """The newest ``limit`` items of one owner's thread whose text contains ``query``."""
     rows = (
-        models.Item.objects.owned_by(owner).filter(thread_id=thread_id, text__icontains=query)
+        models.Item.objects.owned_by(owner)
+        .filter(thread_id=thread_id, text__icontains=query)
         .order_by("-seq")
         .values_list("type", "text")[:limit]
     )
@@ -81,11 +105,11 @@ def _search_items(thread_id: str, owner: str, query: str, limit: int = 5) -> lis
 
 @function_tool
 async def show_quick_replies(ctx: RunContextWrapper[ChatContext], question: str, options: list[str]) -> str:
-    """Show the user a question with a few one-click answers (at most 4 short options).
+    """Offer quick-reply buttons: 2 to 4 options to pick from.
 
     Args:
-        question: the question to ask.
-        options: the answers the user can pick, each a few words.
+        question: the question the buttons answer.
+        options: 2 to 4 options, each a few words.
     """
     options = [o.strip() for o in options if o.strip()][:4]
     widget = Card(
@@ -112,7 +136,7 @@ async def show_quick_replies(ctx: RunContextWrapper[ChatContext], question: str,
 
 @function_tool
 async def switch_theme(ctx: RunContextWrapper[ChatContext], theme: str) -> str:
-    """Switch the chat page between its light and dark theme.
+    """Switch the page to the light or dark theme (mode).
 
     Args:
         theme: "light" or "dark".
@@ -122,21 +146,23 @@ async def switch_theme(ctx: RunContextWrapper[ChatContext], theme: str) -> str:
     return f"Asked the page to switch to the {theme} theme."
 
 
-TOOLS = [current_time, search_conversation, show_quick_replies, switch_theme]
+TOOLS = [current_time, world_clock, search_conversation, show_quick_replies, switch_theme]
 
 
 def default_agent(model: Model) -> Agent[ChatContext]:
     """The default ``CHATKIT_AGENT``: the chat Agent on ``model`` with this module's tools.
 
     Instructions come from ``CHATKIT_INSTRUCTIONS``. The run stops at a client
-    tool call (``switch_theme``) so the browser can answer it.
+    tool call (``switch_theme``) so the browser can answer it, and after the
+    quick-reply widget, which is the turn's answer.
     """
     return Agent[ChatContext](
         name="Assistant",
         instructions=app_settings.CHATKIT_INSTRUCTIONS,
         model=model,
         tools=list(TOOLS),
-        tool_use_behavior=StopAtTools(stop_at_tool_names=list(CLIENT_TOOLS)),
+        # The quick-reply widget is the turn's answer: small models otherwise invent the user's pick.
+        tool_use_behavior=StopAtTools(stop_at_tool_names=[*CLIENT_TOOLS, "show_quick_replies"]),
     )
 
 

@@ -11,7 +11,8 @@ class ChatConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import approvals, checks  # noqa: F401  (register the approval actions, the system checks)
+        from .widgets import actions  # noqa: F401  (registers the widget actions)
         from .context import adopt_anonymous_threads
         from .llm import configure_tracing
 

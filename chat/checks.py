@@ -10,6 +10,11 @@ chat.E004  ``daphne`` missing from ``INSTALLED_APPS`` or not first (runserver wo
 chat.E005  ``CHATKIT_AGENT`` or ``CHATKIT_OWNER`` doesn't import or isn't callable
 chat.E006  ``CHATKIT_MODELS`` is not a list of ``{"id": ..., "label": ...}``
 chat.E007  ``CHATKIT_MODEL_PROVIDERS`` names something that isn't a ModelProvider class
+chat.E008  an attachment setting is wrong: the upload strategy, the types, a size or count
+chat.E009  a limit (``CHATKIT_TURNS_PER_MINUTE`` …, ``CHATKIT_MAX_*``) is not a whole number >= 0
+chat.E010  ``CHATKIT_THREAD_ORDER`` is not one of activity, created
+chat.E011  a bound or turn timing out of range (``CHATKIT_MAX_PAGE_SIZE``, ``CHATKIT_MAX_MESSAGE_CHARS``,
+           ``CHATKIT_MAX_TITLE_CHARS`` 1..255, ``CHATKIT_TURN_STALE_SECONDS`` > 2 heartbeats)
 chat.W001  ``DEBUG`` off with Django's development ``SECRET_KEY``
 chat.W002  ``DEBUG`` off with the ``echo`` model (it repeats the user's words)
 chat.W003  an ``openai:`` model without ``OPENAI_API_KEY``
@@ -26,7 +31,7 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from .conf import UI_CHOICES, app_settings
+from .conf import THREAD_ORDER_CHOICES, UI_CHOICES, UPLOAD_STRATEGIES, app_settings
 
 DEV_SECRET_KEY_PREFIX = "django-insecure-"
 
@@ -117,6 +122,38 @@ def check_ui(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
 
 
 @checks.register()
+def check_attachments(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """chat.E008: ``CHATKIT_UPLOAD_STRATEGY``, ``CHATKIT_ATTACHMENT_TYPES`` and the attachment limits."""
+    problems = []
+    if app_settings.CHATKIT_UPLOAD_STRATEGY not in UPLOAD_STRATEGIES:
+        problems.append(
+            f"CHATKIT_UPLOAD_STRATEGY={app_settings.CHATKIT_UPLOAD_STRATEGY!r} is not one of {', '.join(UPLOAD_STRATEGIES)}."
+        )
+    types = app_settings.CHATKIT_ATTACHMENT_TYPES
+    if not isinstance(types, (list, tuple)) or not all(isinstance(t, str) and t.count("/") == 1 for t in types):
+        problems.append(f"CHATKIT_ATTACHMENT_TYPES={types!r} is not a list of types like 'image/png' or 'text/*'.")
+    for name in ("CHATKIT_ATTACHMENT_MAX_BYTES", "CHATKIT_ATTACHMENTS_PER_MESSAGE", "CHATKIT_ATTACHMENT_TEXT_CHARS"):
+        value = getattr(app_settings, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            problems.append(f"{name}={value!r} is not a whole number of at least 0.")
+    return [checks.Error(problem, id="chat.E008") for problem in problems]
+
+
+@checks.register()
+def check_thread_order(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """chat.E010: ``CHATKIT_THREAD_ORDER``."""
+    if app_settings.CHATKIT_THREAD_ORDER not in THREAD_ORDER_CHOICES:
+        return [
+            checks.Error(
+                f"CHATKIT_THREAD_ORDER={app_settings.CHATKIT_THREAD_ORDER!r} is not one of "
+                f"{', '.join(THREAD_ORDER_CHOICES)}.",
+                id="chat.E010",
+            )
+        ]
+    return []
+
+
+@checks.register()
 def check_daphne_first(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """chat.E004: daphne first in ``INSTALLED_APPS``, so ``runserver`` serves ASGI and streams."""
     apps = list(settings.INSTALLED_APPS)
@@ -151,6 +188,32 @@ def check_extension_points(app_configs=None, **kwargs) -> list[checks.CheckMessa
     return errors
 
 
+LIMIT_SETTINGS = (
+    "CHATKIT_TURNS_PER_MINUTE",
+    "CHATKIT_THREADS_PER_HOUR",
+    "CHATKIT_CONCURRENT_STREAMS",
+    "CHATKIT_NEW_OWNERS_PER_HOUR",
+    "CHATKIT_MAX_OUTPUT_TOKENS",
+    "CHATKIT_MAX_REQUEST_BYTES",
+    "CHATKIT_MAX_BODY_BYTES",
+)
+
+
+@checks.register()
+def check_limits(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """chat.E009: the limits (chat/limits.py, chat/asgi.py, chat/cutoff.py) are whole numbers >= 0."""
+    errors = []
+    for name in LIMIT_SETTINGS:
+        value = getattr(app_settings, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            errors.append(
+                checks.Error(
+                    f"{name}={value!r} is not a whole number >= 0.", hint="0 turns a rate limit off.", id="chat.E009"
+                )
+            )
+    return errors
+
+
 @checks.register(checks.Tags.security, deploy=False)
 def check_production_safety(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """chat.W001, W004, W005: settings that are unsafe or leak data in production."""
@@ -181,6 +244,32 @@ def check_production_safety(app_configs=None, **kwargs) -> list[checks.CheckMess
                 )
             )
     return warnings
+
+
+@checks.register()
+def check_bounds_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """chat.E011: the input bounds and the turn timings are usable (:mod:`chat.protocol`, :mod:`chat.turns`)."""
+    errors = []
+    minimums = {"CHATKIT_MAX_PAGE_SIZE": 1, "CHATKIT_MAX_MESSAGE_CHARS": 1, "CHATKIT_MAX_TITLE_CHARS": 1}
+    for name, least in minimums.items():
+        value = getattr(app_settings, name)
+        if not isinstance(value, int) or value < least:
+            errors.append(checks.Error(f"{name}={value!r} must be a whole number of at least {least}.", id="chat.E011"))
+    title = app_settings.CHATKIT_MAX_TITLE_CHARS
+    if isinstance(title, int) and title > 255:
+        errors.append(
+            checks.Error(f"CHATKIT_MAX_TITLE_CHARS={title} is over 255, the title column's size.", id="chat.E011")
+        )
+    beat, stale = app_settings.CHATKIT_TURN_HEARTBEAT_SECONDS, app_settings.CHATKIT_TURN_STALE_SECONDS
+    if not beat > 0 or not stale > 2 * beat:
+        errors.append(
+            checks.Error(
+                f"CHATKIT_TURN_HEARTBEAT_SECONDS={beat!r} and CHATKIT_TURN_STALE_SECONDS={stale!r}: the heartbeat "
+                "must be positive and the stale time over two heartbeats, or live turns are taken over.",
+                id="chat.E011",
+            )
+        )
+    return errors
 
 
 @checks.register()

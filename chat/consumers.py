@@ -95,4 +95,6 @@ class LiveThreadConsumer(AsyncWebsocketConsumer):
         self.group = self.thread_id = None
 
     async def _error(self, thread_id: str | None, code: str, message: str) -> None:
-        await self.send(text_data=json.dumps({"type": "error", "thread_id": thread_id, "error": {"code": code, "message": message}}))
+        await self.send(
+            text_data=json.dumps({"type": "error", "thread_id": thread_id, "error": {"code": code, "message": message}})
+        )

@@ -54,7 +54,9 @@ async def publish(thread_id: str, event_json: str) -> None:
     if layer is None:
         return
     try:
-        await layer.group_send(group_name(thread_id), {"type": MESSAGE_TYPE, "thread_id": thread_id, "event": event_json})
+        await layer.group_send(
+            group_name(thread_id), {"type": MESSAGE_TYPE, "thread_id": thread_id, "event": event_json}
+        )
     except Exception:
         logger.warning("Could not publish a live event of thread %s", thread_id, exc_info=True)
 
@@ -62,7 +64,9 @@ async def publish(thread_id: str, event_json: str) -> None:
 async def publish_item_done(thread_id: str, item: ThreadItem) -> None:
     """Relay an item the server saved outside the stream (a cut-short answer) as ``thread.item.done``."""
     event = ThreadItemDoneEvent(item=item)
-    await publish(thread_id, event.model_dump_json(by_alias=True, exclude_none=True, context={"exclude_metadata": True}))
+    await publish(
+        thread_id, event.model_dump_json(by_alias=True, exclude_none=True, context={"exclude_metadata": True})
+    )
 
 
 # The events the SDK sends right after writing to the store (chatkit 1.6, _process_events).

@@ -8,12 +8,25 @@ Rules it follows (docs/architecture.md and openai-chatkit 1.6):
   stored items, runs the ``CHATKIT_AGENT`` Agent streamed and converts its
   events with the SDK's ``stream_agent_response``. The SDK persists items
   itself on ``thread.item.done/replaced/removed``; nothing here writes them again.
+  Server tool calls, which the SDK keeps no item for, are recorded in their
+  own table (:mod:`chat.tool_log`).
 * Errors become ``error`` events: ``CustomStreamError`` with a message a
   person can act on (:func:`chat.llm.model_error`); the user's message is
   already saved, so retry works.
 * Chat Completions models give every message the id ``__fake_id__``; each
   such message gets a store id, consistently across added/updated/done.
+* Every answer is capped at ``CHATKIT_MAX_OUTPUT_TOKENS`` and one that hits the
+  cap ends with a visible marker (:mod:`chat.cutoff`).
 * Widget actions go to their handler in the registry (:mod:`chat.actions`).
+* A turn runs alone in its thread (:mod:`chat.turns`). The answer being
+  streamed is kept in ``context.turn.pending``: heartbeats save it as it grows
+  (:meth:`ChatServer.save_progress`), and when the turn stops early (model
+  timeout or error, cancel, shutdown) what was streamed is saved, marked
+  cut off (:func:`chat.threads.cut_off`). A thread deleted meanwhile ends the turn quietly.
+* Each turn's agent also gets a tool per enabled widget template
+  (:mod:`chat.widgets.tools`); a run that stops for a tool call's approval
+  ends with an approval card and resumes in :meth:`ChatServer.resume`
+  (:mod:`chat.approvals`).
 """
 
 from __future__ import annotations
@@ -30,6 +43,10 @@ from chatkit.agents import AgentContext, stream_agent_response
 from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
 from chatkit.types import (
+    AssistantMessageContent,
+    AssistantMessageContentPartAdded,
+    AssistantMessageContentPartDone,
+    AssistantMessageContentPartTextDelta,
     AssistantMessageItem,
     ChatKitReq,
     FeedbackKind,
@@ -46,15 +63,19 @@ from chatkit.types import (
     is_streaming_req,
 )
 
-from . import compat, db, live
+from . import approvals, compat, db, live
 from .actions import ActionContext, find_action
 from .agents import agent_for, build_agent
+from .attachments import DjangoAttachmentStore, accepts_images
 from .conf import app_settings
 from .context import RequestContext
 from .converter import ChatConverter
-from .llm import model_error
-from .store import DjangoAttachmentStore, DjangoStore, save_feedback
-from .threads import title_from_text
+from .cutoff import capped, mark_cut_off, output_cap
+from .llm import model_error, model_supports_tools
+from .store import DjangoStore, save_feedback
+from .threads import cut_off, has_text, title_from_text
+from .tool_log import ToolCallRecorder
+from .widgets.tools import template_tools
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +100,27 @@ class _FakeIdRewriter:
         return event
 
 
+def track_answer(context: RequestContext, event: ThreadStreamEvent) -> None:
+    """Follow the assistant message being streamed in ``context.turn.pending`` (a copy, built from the deltas)."""
+    turn = context.turn
+    if isinstance(event, ThreadItemAddedEvent) and isinstance(event.item, AssistantMessageItem):
+        turn.pending, turn.saved_chars = event.item.model_copy(deep=True), 0
+    elif isinstance(event, ThreadItemUpdatedEvent) and turn.pending is not None and event.item_id == turn.pending.id:
+        update, content = event.update, turn.pending.content
+        if isinstance(
+            update,
+            (AssistantMessageContentPartAdded, AssistantMessageContentPartTextDelta, AssistantMessageContentPartDone),
+        ):
+            while len(content) <= update.content_index:
+                content.append(AssistantMessageContent(text=""))
+            if isinstance(update, AssistantMessageContentPartTextDelta):
+                content[update.content_index].text += update.delta
+            else:
+                content[update.content_index] = update.content.model_copy(deep=True)
+    elif isinstance(event, ThreadItemDoneEvent) and turn.pending is not None and event.item.id == turn.pending.id:
+        turn.pending = None  # the SDK saves the whole answer now
+
+
 class ChatServer(ChatKitServer[RequestContext]):
     """The ChatKit server of this project.
 
@@ -92,6 +134,8 @@ class ChatServer(ChatKitServer[RequestContext]):
     def __init__(self, store: DjangoStore | None = None, *, model: Model | None = None):
         super().__init__(store or DjangoStore(), DjangoAttachmentStore())
         self.converter = ChatConverter()
+        # For models that read no images: told an image was attached, and its name.
+        self.text_converter = ChatConverter(images=False)
         self._agent = build_agent(model) if model is not None else None
 
     # --- request entry points ----------------------------------------------
@@ -138,6 +182,8 @@ class ChatServer(ChatKitServer[RequestContext]):
         input_user_message: UserMessageItem | None,
         context: RequestContext,
     ) -> AsyncIterator[ThreadStreamEvent]:
+        if context.turn.gone:  # the thread was deleted before the model started
+            return
         if input_user_message is not None and not thread.title:
             text = " ".join(p.text for p in input_user_message.content if p.type == "input_text")
             thread.title = title_from_text(text)  # the SDK saves it and sends thread.updated
@@ -151,28 +197,78 @@ class ChatServer(ChatKitServer[RequestContext]):
                 ).data
             )
         )
-        model_input = await self.converter.to_agent_input(history)
-
+        spec = turn_model(input_user_message, history)
         try:
-            # A clone per turn: openai-agents checks a shared Agent's tools
-            # against every other open run, a cost that grows with the streams.
-            agent = self.agent(turn_model(input_user_message, history)).clone()
+            agent = await self.turn_agent(spec)
         except Exception as exc:  # a bad model spec, a missing key: retrying won't help
             logger.exception("No model to answer with")
             raise CustomStreamError(f"The model is not configured: {exc}", allow_retry=False) from exc
-        if getattr(agent.model, "is_busy", lambda: False)():
-            yield ProgressUpdateEvent(icon="clock", text="Waiting for the local model: another answer is being written…")
+        converter = self.converter if accepts_images(agent.model) else self.text_converter
+        model_input = await converter.to_agent_input(history)
+        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
+        async for event in self._run(thread, agent, model_input, agent_context, spec):
+            yield event
 
+    async def turn_agent(self, spec: str | None) -> Agent:
+        """The Agent of one turn: a clone of :meth:`agent`'s, capped, plus a tool per enabled widget template.
+
+        A clone per turn: openai-agents checks a shared Agent's tools against
+        every other open run, a cost that grows with the streams. The widget
+        tools are read per turn, so enabling a template in the admin reaches
+        the next turn; models that can't call tools get none. The output cap
+        (:mod:`chat.cutoff`) applies to every turn.
+        """
+        agent = self.agent(spec)
+        tools = list(agent.tools)
+        if self._agent is not None or model_supports_tools(spec or app_settings.CHATKIT_MODEL):
+            names = {tool.name for tool in tools}
+            tools += [tool for tool in await template_tools() if tool.name not in names]
+        return capped(agent.clone(tools=tools))
+
+    async def resume(
+        self, thread: ThreadMetadata, approval, approve: bool, context: RequestContext
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        """Continue a run paused for approval (:mod:`chat.approvals`) with the decision applied.
+
+        Works in any process: the run comes back from its stored ``RunState``.
+        """
+        spec = approval.model or None
+        try:
+            agent = await self.turn_agent(spec)
+            agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
+            state = await approvals.restore(agent, approval, agent_context, approve)
+        except Exception as exc:
+            logger.exception("Could not resume the paused run %s", approval.id)
+            raise CustomStreamError(f"The paused answer could not be resumed: {exc}", allow_retry=False) from exc
+        async for event in self._run(thread, agent, state, agent_context, spec):
+            yield event
+
+    async def _run(
+        self, thread: ThreadMetadata, agent: Agent, run_input, agent_context: AgentContext, spec: str | None
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        """Run ``agent`` streamed on ``run_input`` (model input, or a ``RunState`` to resume) as ChatKit events.
+
+        Tracks the answer being streamed for heartbeats and cut-off saves
+        (:mod:`chat.turns`), records server tool calls (:mod:`chat.tool_log`),
+        marks an answer the output cap cut (:mod:`chat.cutoff`), and ends a run
+        that stops for approval with the approval card (:mod:`chat.approvals`).
+        """
+        context = agent_context.request_context
+        if getattr(agent.model, "is_busy", lambda: False)():
+            yield ProgressUpdateEvent(
+                icon="clock", text="Waiting for the local model: another answer is being written…"
+            )
         if db.pooled():  # don't keep a pooled connection borrowed while the model writes (chat.db)
             await sync_to_async(db.release_connection)()
-        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
+        tool_calls = ToolCallRecorder(thread.id, context.owner)  # the SDK keeps no item for them
         result = Runner.run_streamed(
             agent,
-            model_input,
+            run_input,
             context=agent_context,
             run_config=RunConfig(tracing_disabled=not app_settings.CHATKIT_TRACING),
+            hooks=tool_calls,
         )
-        events = stream_agent_response(agent_context, result)
+        events = mark_cut_off(stream_agent_response(agent_context, result), result, output_cap(agent))
         rewrite = _FakeIdRewriter(self.store, thread, context)
         try:
             while True:
@@ -182,31 +278,78 @@ class ChatServer(ChatKitServer[RequestContext]):
                         event = await anext(events)
                 except StopAsyncIteration:
                     break
-                yield rewrite(event)
+                event = rewrite(event)
+                track_answer(context, event)
+                yield event
+                if context.turn.gone:  # deleted meanwhile: stop the model, write nothing more
+                    return
+            if result.interruptions:
+                tools = {tool.name: tool for tool in agent.tools}
+                async for event in approvals.pause(self, thread, agent_context, result, model=spec, tools=tools):
+                    yield event
         except TimeoutError:
             result.cancel()
+            await self.save_cut_off(thread.id, context)
             raise CustomStreamError(
                 f"The model did not answer within {app_settings.CHATKIT_MODEL_TIMEOUT:g} seconds. Try again.",
                 allow_retry=True,
             ) from None
-        except (CustomStreamError, asyncio.CancelledError):
+        except asyncio.CancelledError:
+            raise  # the SDK saves the partial answer (handle_stream_cancelled)
+        except CustomStreamError:
+            await self.save_cut_off(thread.id, context)
             raise
         except Exception as exc:
             logger.exception("Model run failed in thread %s", thread.id)
+            await self.save_cut_off(thread.id, context)
             message, allow_retry = model_error(exc)
             raise CustomStreamError(message, allow_retry=allow_retry) from exc
         finally:
             if not result.is_complete:
                 result.cancel()  # stops the model (and frees the local one) on any early exit
             await events.aclose()
+            await tool_calls.flush()
+
+    # --- an answer cut short ---------------------------------------------------
+
+    async def save_cut_off(self, thread_id: str, context: RequestContext) -> None:
+        """Save the answer streamed so far (``context.turn.pending``), marked cut off; nothing if it is blank."""
+        pending, context.turn.pending = context.turn.pending, None
+        if pending is not None and has_text(pending):
+            await self.store.add_thread_item(thread_id, cut_off(pending), context)
+
+    async def save_progress(self, context: RequestContext) -> None:
+        """A heartbeat's write (:func:`chat.turns.running`): the answer so far, marked cut off until it is done.
+
+        Once the SDK saves the whole answer, the mark is gone. Writes nothing
+        when the text hasn't grown since the last heartbeat.
+        """
+        turn = context.turn
+        pending = turn.pending
+        if pending is None or turn.gone or not has_text(pending):
+            return
+        chars = sum(len(part.text) for part in pending.content)
+        if chars == turn.saved_chars:
+            return
+        turn.saved_chars = chars
+        # The copy is made here, on the event loop, before the write is queued behind the turn's other writes.
+        await self.store.save_item(turn.thread_id, cut_off(pending), context)
 
     async def handle_stream_cancelled(
         self, thread: ThreadMetadata, pending_items: list[ThreadItem], context: RequestContext
     ) -> None:
-        """The SDK's handling (save the partial answer), then the saved answer to the thread's watchers."""
-        await super().handle_stream_cancelled(thread, pending_items, context)
-        for item in pending_items:
-            if isinstance(item, AssistantMessageItem) and any(part.text.strip() for part in item.content):
+        """The SDK's cancel handling (it saves the partial answer), with that answer marked cut off.
+
+        The saved answer then goes to the thread's other watchers (:mod:`chat.live`).
+        """
+        context.turn.pending = None  # saved here: no heartbeat may write it again
+        marked = [
+            cut_off(item) if isinstance(item, AssistantMessageItem) and has_text(item) else item
+            for item in pending_items
+        ]
+        await super().handle_stream_cancelled(thread, marked, context)
+        for item in marked:
+            if isinstance(item, AssistantMessageItem) and has_text(item):
                 await live.publish_item_done(thread.id, item)
 
     # --- actions -------------------------------------------------------------
@@ -285,4 +428,3 @@ def get_server() -> ChatServer:
     if _server is None:
         _server = ChatServer()
     return _server
-

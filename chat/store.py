@@ -1,4 +1,4 @@
-"""The ChatKit ``Store`` and ``AttachmentStore`` over the Django models.
+"""The ChatKit ``Store`` over the Django models (the ``AttachmentStore`` is in :mod:`chat.attachments`).
 
 Contract (openai-chatkit 1.6, ``chatkit.store.Store``; the rules are in
 docs/architecture.md, "Rules"):
@@ -15,10 +15,20 @@ docs/architecture.md, "Rules"):
 * Items are ordered by the ``seq`` column (insertion order), never by time.
 * Every query is scoped to ``context.owner``; another owner's thread, item or
   attachment raises ``NotFoundError`` exactly like a missing one.
+* Turns (:mod:`chat.turns`): writes of a turn whose thread was deleted
+  meanwhile are dropped and mark the turn gone (a deleted thread never comes
+  back); a thread is created only by the request that makes it. During a
+  retry the old answer is deleted in one transaction with the new answer's
+  first saved item, and hidden from the turn's reads until then.
+* Titles are cut to ``CHATKIT_MAX_TITLE_CHARS``, in the column and the JSON.
 * Paging: ``after`` is the id of the last row of the previous page; a page
   holds up to ``limit`` rows strictly after it in ``order`` ("asc"/"desc"),
   ``has_more`` says whether more follow, and ``Page.after`` is the id of the
   page's last row when they do (``None`` otherwise).
+* Threads list by last activity (``updated_at``, then ``seq``) when
+  ``CHATKIT_THREAD_ORDER`` is ``"activity"`` (the default), else by creation
+  (``seq``). A new item moves its thread's ``updated_at`` (one ``UPDATE`` in
+  the same hop as the item's ``INSERT``).
 """
 
 from __future__ import annotations
@@ -28,7 +38,7 @@ from datetime import datetime
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from chatkit.store import AttachmentStore, NotFoundError, Store, StoreItemType
+from chatkit.store import NotFoundError, Store, StoreItemType
 from chatkit.types import (
     Attachment,
     Page,
@@ -37,18 +47,22 @@ from chatkit.types import (
     ThreadMetadata,
 )
 from django.db import IntegrityError, transaction
-from django.db.models import Subquery
+from django.db.models import Q, Subquery
 from django.utils import timezone
 from pydantic import TypeAdapter
 
 from . import models
 from .compat import upsert
+from .conf import app_settings
 from .context import RequestContext
 from .threads import item_text
 
 # Built once per process: building a TypeAdapter costs milliseconds.
 ITEM_ADAPTER: TypeAdapter[ThreadItem] = TypeAdapter(ThreadItem)
 ATTACHMENT_ADAPTER: TypeAdapter[Attachment] = TypeAdapter(Attachment)
+
+# Items a turn writes for the model alone: they don't replace a retried answer.
+HIDDEN_ITEM_TYPES = frozenset({"hidden_context_item", "sdk_hidden_context"})
 
 # Longer than the SDK's default 8 hex digits (32 bits): 128 random bits.
 ID_PREFIXES: dict[str, str] = {
@@ -109,6 +123,27 @@ def _ordered(queryset, order: str, after_seq: Subquery | None):
     return queryset.order_by("seq" if order == "asc" else "-seq")
 
 
+def _by_activity(queryset, order: str, after: str | None):
+    """Order threads by (``updated_at``, ``seq``) in ``order``, keeping those after thread ``after``.
+
+    A keyset cursor on both columns: threads that share a timestamp keep a
+    fixed order, so paging neither repeats nor skips one (unless a thread has
+    new activity meanwhile, which moves it to the front).
+    """
+    if order not in ("asc", "desc"):
+        raise ValueError(f"order must be 'asc' or 'desc', not {order!r}")
+    if after:
+        cursor = queryset.filter(id=after)
+        at = Subquery(cursor.values("updated_at")[:1])
+        seq = Subquery(cursor.values("seq")[:1])
+        if order == "asc":
+            queryset = queryset.filter(Q(updated_at__gt=at) | Q(updated_at=at, seq__gt=seq))
+        else:
+            queryset = queryset.filter(Q(updated_at__lt=at) | Q(updated_at=at, seq__lt=seq))
+    fields = ("updated_at", "seq") if order == "asc" else ("-updated_at", "-seq")
+    return queryset.order_by(*fields)
+
+
 class DjangoStore(Store[RequestContext]):
     """``chatkit.store.Store`` backed by :mod:`chat.models`, scoped by ``RequestContext.owner``.
 
@@ -119,9 +154,7 @@ class DjangoStore(Store[RequestContext]):
     def generate_thread_id(self, context: RequestContext) -> str:
         return new_id("thread")
 
-    def generate_item_id(
-        self, item_type: StoreItemType, thread: ThreadMetadata, context: RequestContext
-    ) -> str:
+    def generate_item_id(self, item_type: StoreItemType, thread: ThreadMetadata, context: RequestContext) -> str:
         return new_id(item_type)
 
     # --- ownership --------------------------------------------------------
@@ -155,9 +188,15 @@ class DjangoStore(Store[RequestContext]):
         return await sync_to_async(self._load_thread)(thread_id, context)
 
     def _save_thread(self, thread: ThreadMetadata, context: RequestContext) -> None:
+        turn = context.turn
+        if turn.gone and turn.owns(thread.id):
+            return
         data = dump_thread(thread)
+        title = (thread.title or "")[: app_settings.CHATKIT_MAX_TITLE_CHARS]
+        if thread.title:
+            data["title"] = title
         fields = {
-            "title": (thread.title or "")[:255],
+            "title": title,
             "status": thread.status.type,
             "data": data,
             "updated_at": timezone.now(),
@@ -166,6 +205,16 @@ class DjangoStore(Store[RequestContext]):
         if models.Thread.objects.owned_by(context.owner).filter(id=thread.id).update(**fields):
             context.known_threads.add(thread.id)
             return
+        if thread.id in context.known_threads:
+            # It existed earlier in this request, so it was deleted since: deleting wins.
+            context.known_threads.discard(thread.id)
+            if turn.owns(thread.id):
+                turn.gone = True
+                return
+            raise NotFoundError(f"Thread {thread.id} not found")
+        claim = {}
+        if turn.id and turn.thread_id is None:  # threads.create: the thread is born claimed by its turn
+            claim = {"turn_id": turn.id, "turn_heartbeat_at": timezone.now()}
         try:
             with transaction.atomic():
                 models.Thread.objects.create(
@@ -174,21 +223,25 @@ class DjangoStore(Store[RequestContext]):
                     user_id=context.user_id,
                     created_at=aware(thread.created_at),
                     **fields,
+                    **claim,
                 )
         except IntegrityError:
             # The id exists under another owner: theirs, and not ours to overwrite.
             raise NotFoundError(f"Thread {thread.id} not found") from None
         context.known_threads.add(thread.id)
+        if claim:
+            turn.thread_id = thread.id
 
     async def save_thread(self, thread: ThreadMetadata, context: RequestContext) -> None:
         await sync_to_async(self._save_thread)(thread, context)
 
-    def _load_threads(
-        self, limit: int, after: str | None, order: str, context: RequestContext
-    ) -> Page[ThreadMetadata]:
+    def _load_threads(self, limit: int, after: str | None, order: str, context: RequestContext) -> Page[ThreadMetadata]:
         mine = models.Thread.objects.owned_by(context.owner)
-        after_seq = Subquery(mine.filter(id=after).values("seq")[:1]) if after else None
-        rows = list(_ordered(mine, order, after_seq).only("id", "data")[: limit + 1])
+        if app_settings.CHATKIT_THREAD_ORDER == "activity":
+            rows = list(_by_activity(mine, order, after).only("id", "data")[: limit + 1])
+        else:
+            after_seq = Subquery(mine.filter(id=after).values("seq")[:1]) if after else None
+            rows = list(_ordered(mine, order, after_seq).only("id", "data")[: limit + 1])
         return _page(rows, limit, self._to_thread)
 
     async def load_threads(
@@ -203,9 +256,7 @@ class DjangoStore(Store[RequestContext]):
                 raise NotFoundError(f"Thread {thread_id} not found")
             files = [
                 name
-                for name in models.Attachment.objects.filter(thread_id=thread_id).values_list(
-                    "file", flat=True
-                )
+                for name in models.Attachment.objects.filter(thread_id=thread_id).values_list("file", flat=True)
                 if name
             ]
             models.Feedback.objects.filter(thread_id=thread_id).delete()
@@ -213,7 +264,7 @@ class DjangoStore(Store[RequestContext]):
             models.Item.objects.filter(thread_id=thread_id).delete()
             thread.delete()
             # The bytes go only once the rows are surely gone.
-            transaction.on_commit(lambda: _delete_files(files))
+            transaction.on_commit(lambda: delete_files(files))
         context.known_threads.discard(thread_id)
 
     async def delete_thread(self, thread_id: str, context: RequestContext) -> None:
@@ -230,6 +281,8 @@ class DjangoStore(Store[RequestContext]):
     ) -> Page[ThreadItem]:
         self._require_thread(thread_id, context)
         items = models.Item.objects.owned_by(context.owner).filter(thread_id=thread_id)
+        if context.turn.replaced and context.turn.owns(thread_id):  # a retry's old answer, on its way out
+            items = items.exclude(id__in=context.turn.replaced)
         after_seq = Subquery(items.filter(id=after).values("seq")[:1]) if after else None
         rows = list(_ordered(items, order, after_seq).only("id", "data")[: limit + 1])
         return _page(rows, limit, self._to_item)
@@ -244,7 +297,11 @@ class DjangoStore(Store[RequestContext]):
     ) -> Page[ThreadItem]:
         return await sync_to_async(self._load_thread_items)(thread_id, after, limit, order, context)
 
-    def _upsert_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
+    def _upsert_item(self, thread_id: str, item: ThreadItem, context: RequestContext, *, new: bool = False) -> None:
+        turn = context.turn
+        mine = turn.owns(thread_id)
+        if mine and turn.gone:
+            return
         self._require_thread(thread_id, context)
         row = models.Item(
             id=item.id,
@@ -255,27 +312,36 @@ class DjangoStore(Store[RequestContext]):
             text=item_text(item),
             data=dump_item(item),
         )
+        replacing = mine and turn.replaced is not None and item.type not in HIDDEN_ITEM_TYPES
         try:
-            upsert(row, unique_fields=["thread", "id"], update_fields=["type", "text", "data"])
+            if replacing and turn.replaced:
+                with transaction.atomic():  # the old answer goes exactly when the new one arrives
+                    models.Item.objects.owned_by(context.owner).filter(
+                        thread_id=thread_id, id__in=turn.replaced
+                    ).delete()
+                    upsert(row, unique_fields=["thread", "id"], update_fields=["type", "text", "data"])
+            else:
+                upsert(row, unique_fields=["thread", "id"], update_fields=["type", "text", "data"])
         except IntegrityError:
             # The thread vanished between the ownership check and the write.
             context.known_threads.discard(thread_id)
+            if mine:  # deleted during its own turn: drop the write, the turn ends quietly
+                turn.gone = True
+                return
             raise NotFoundError(f"Thread {thread_id} not found") from None
+        if replacing:
+            turn.replaced = None
+        if new and not mine:  # last activity follows every new item (a turn's claim and release stamp it)
+            models.Thread.objects.filter(id=thread_id).update(updated_at=timezone.now())
 
-    async def add_thread_item(
-        self, thread_id: str, item: ThreadItem, context: RequestContext
-    ) -> None:
-        await sync_to_async(self._upsert_item)(thread_id, item, context)
+    async def add_thread_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
+        await sync_to_async(self._upsert_item)(thread_id, item, context, new=True)
 
     async def save_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
         await sync_to_async(self._upsert_item)(thread_id, item, context)
 
     def _load_item(self, thread_id: str, item_id: str, context: RequestContext) -> ThreadItem:
-        row = (
-            models.Item.objects.owned_by(context.owner).filter(thread_id=thread_id, id=item_id)
-            .only("data")
-            .first()
-        )
+        row = models.Item.objects.owned_by(context.owner).filter(thread_id=thread_id, id=item_id).only("data").first()
         if row is None:
             raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
         return self._to_item(row)
@@ -284,15 +350,14 @@ class DjangoStore(Store[RequestContext]):
         return await sync_to_async(self._load_item)(thread_id, item_id, context)
 
     def _delete_thread_item(self, thread_id: str, item_id: str, context: RequestContext) -> None:
-        deleted, _ = (
-            models.Item.objects.owned_by(context.owner).filter(thread_id=thread_id, id=item_id).delete()
-        )
+        if context.turn.replaced is not None and context.turn.owns(thread_id):
+            context.turn.replaced.add(item_id)  # a retry: deleted with the new answer's first item
+            return
+        deleted, _ = models.Item.objects.owned_by(context.owner).filter(thread_id=thread_id, id=item_id).delete()
         if not deleted:
             raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
 
-    async def delete_thread_item(
-        self, thread_id: str, item_id: str, context: RequestContext
-    ) -> None:
+    async def delete_thread_item(self, thread_id: str, item_id: str, context: RequestContext) -> None:
         await sync_to_async(self._delete_thread_item)(thread_id, item_id, context)
 
     # --- attachments (metadata) -------------------------------------------
@@ -307,6 +372,9 @@ class DjangoStore(Store[RequestContext]):
             "thread_id": attachment.thread_id,
             "data": data,
         }
+        size = (attachment.metadata or {}).get("size")
+        if isinstance(size, int):
+            fields["size"] = size
         if models.Attachment.objects.owned_by(context.owner).filter(id=attachment.id).update(**fields):
             return
         try:
@@ -319,11 +387,7 @@ class DjangoStore(Store[RequestContext]):
         await sync_to_async(self._save_attachment)(attachment, context)
 
     def _load_attachment(self, attachment_id: str, context: RequestContext) -> Attachment:
-        row = (
-            models.Attachment.objects.owned_by(context.owner).filter(id=attachment_id)
-            .only("data")
-            .first()
-        )
+        row = models.Attachment.objects.owned_by(context.owner).filter(id=attachment_id).only("data").first()
         if row is None:
             raise NotFoundError(f"Attachment {attachment_id} not found")
         return ATTACHMENT_ADAPTER.validate_python(row.data)
@@ -346,23 +410,7 @@ def delete_attachment_row(attachment_id: str, context: RequestContext) -> None:
             raise NotFoundError(f"Attachment {attachment_id} not found")
         name = row.file.name
         row.delete()
-        transaction.on_commit(lambda: _delete_files([name] if name else []))
-
-
-def delete_attachment_bytes(attachment_id: str, context: RequestContext) -> None:
-    """Delete an attachment's stored bytes, keeping its row for ``Store.delete_attachment``.
-
-    ``attachments.delete`` calls the ``AttachmentStore`` first, then the
-    ``Store``; each removes its own part. Raises ``NotFoundError`` when the
-    attachment is missing or another owner's.
-    """
-    row = models.Attachment.objects.owned_by(context.owner).filter(id=attachment_id).only("file").first()
-    if row is None:
-        raise NotFoundError(f"Attachment {attachment_id} not found")
-    if row.file.name:
-        name = row.file.name
-        models.Attachment.objects.filter(seq=row.seq).update(file="")
-        _delete_files([name])
+        transaction.on_commit(lambda: delete_files([name] if name else []))
 
 
 def save_feedback(thread_id: str, item_ids: list[str], kind: str, context: RequestContext) -> None:
@@ -379,24 +427,9 @@ def save_feedback(thread_id: str, item_ids: list[str], kind: str, context: Reque
     )
 
 
-def _delete_files(names: list[str]) -> None:
-    """Remove stored attachment files by name from the default storage."""
+def delete_files(names: list[str]) -> None:
+    """Remove stored attachment files by name from the default storage (missing ones are skipped)."""
     from django.core.files.storage import default_storage
 
     for name in names:
         default_storage.delete(name)
-
-
-class DjangoAttachmentStore(AttachmentStore[RequestContext]):
-    """``chatkit.store.AttachmentStore`` over :class:`chat.models.Attachment`.
-
-    Deleting removes the stored bytes (the ``Store`` removes the row). Uploads (``attachments.create``)
-    come with the attachments issue; until then ``create_attachment`` raises the
-    SDK's ``NotImplementedError``.
-    """
-
-    def generate_attachment_id(self, mime_type: str, context: RequestContext) -> str:
-        return new_id("attachment")
-
-    async def delete_attachment(self, attachment_id: str, context: RequestContext) -> None:
-        await sync_to_async(delete_attachment_bytes)(attachment_id, context)

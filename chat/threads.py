@@ -2,25 +2,70 @@
 
 Each rule is written once here: the reason a thread refuses new turns
 (:func:`refusal_for`), a thread's title from its first message
-(:func:`title_from_text`) and the plain text of an item (:func:`item_text`).
+(:func:`title_from_text`), the plain text of an item (:func:`item_text`) and
+how an answer that was cut off is marked (:func:`cut_off`).
 """
 
 from __future__ import annotations
 
 import re
 
-from chatkit.types import ThreadItem, ThreadMetadata
+from chatkit.types import AssistantMessageContent, AssistantMessageItem, ThreadItem, ThreadMetadata
 
 TITLE_MAX_CHARS = 60
 
+# Ends an answer that stopped early (model timeout or error, shutdown, stop button, a killed server).
+CUT_OFF_MARK = "\n\n*[cut off]*"
+
+
+def cut_off(item: AssistantMessageItem) -> AssistantMessageItem:
+    """A copy of a partial assistant message whose last part ends with :data:`CUT_OFF_MARK`."""
+    marked = item.model_copy(deep=True)
+    if not marked.content:
+        marked.content.append(AssistantMessageContent(text=""))
+    last = marked.content[-1]
+    last.text = last.text.rstrip() + CUT_OFF_MARK
+    return marked
+
+
+def is_cut_off(item: ThreadItem) -> bool:
+    """Whether ``item`` is an assistant message marked by :func:`cut_off`."""
+    return item.type == "assistant_message" and bool(item.content) and item.content[-1].text.endswith(CUT_OFF_MARK)
+
+
+def has_text(item: AssistantMessageItem) -> bool:
+    """Whether an assistant message has any non-blank text yet."""
+    return any(part.text.strip() for part in item.content)
+
+
+# Inline Markdown reduced to its words, for titles: images and links keep their text,
+# emphasis, strike-through and code lose their markers.
+_MARKDOWN_INLINE = [
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"(\*\*|__|~~)(.+?)\1"), r"\2"),
+    (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?!\w)"), r"\1"),
+    (re.compile(r"(?<!\w)_(?!\s)(.+?)(?<!\s)_(?!\w)"), r"\1"),
+    (re.compile(r"`+([^`]*)`+"), r"\1"),
+]
+_MARKDOWN_LINE_START = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+|\d+[.)]\s+)+")
+
+
+def plain_text(line: str) -> str:
+    """One line of Markdown as plain text (``"**Bold** [link](u)"`` -> ``"Bold link"``)."""
+    line = _MARKDOWN_LINE_START.sub("", line)
+    for pattern, replacement in _MARKDOWN_INLINE:
+        line = pattern.sub(replacement, line)
+    return line
+
 
 def title_from_text(text: str) -> str | None:
-    """A short thread title from a first message: its first line, cut at a word.
+    """A short thread title from a first message: its first line as plain text, cut at a word.
 
     Returns ``None`` for blank text. At most ``TITLE_MAX_CHARS`` characters.
+    Markdown markers are dropped (:func:`plain_text`): the title is shown as text.
     """
-    line = next((ln for ln in text.strip().splitlines() if ln.strip()), "")
-    line = re.sub(r"\s+", " ", line).strip().strip("#*>`_ ")
+    line = next((ln for ln in text.strip().splitlines() if ln.strip(" #*>`_-")), "")
+    line = re.sub(r"\s+", " ", plain_text(line)).strip().strip("#*>`_ ")
     if not line:
         return None
     if len(line) <= TITLE_MAX_CHARS:

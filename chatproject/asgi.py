@@ -1,8 +1,10 @@
 """ASGI entry point: ``manage.py runserver`` (daphne), uvicorn and ``make serve`` all serve this.
 
-HTTP goes to Django; WebSockets (the live threads, :mod:`chat.routing`) go to
-Channels, through the session and auth middleware (the same owner as
-``/chatkit``) and an origin check against ``ALLOWED_HOSTS``.
+HTTP goes to Django, behind :class:`chat.asgi.BodyLimitMiddleware`, which
+refuses oversized or stalled bodies before Django reads them. WebSockets (the
+live threads, :mod:`chat.routing`) go to Channels, through the session and auth
+middleware (the same owner as ``/chatkit``) and an origin check against
+``ALLOWED_HOSTS``.
 """
 
 import os
@@ -18,11 +20,12 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from chat.asgi import BodyLimitMiddleware  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_application,
+        "http": BodyLimitMiddleware(django_application),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -7,6 +7,7 @@ Every value comes from the environment or an optional ``.env`` file beside
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from chat.conf import DEFAULTS as CHATKIT_DEFAULTS
@@ -16,15 +17,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless the development set-up turns it on (`make run` passes DEBUG=1).
+DEBUG = env.bool("DEBUG", default=False)
 
 _DEV_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY must be set when DEBUG is off (set it in the environment or .env)."
-        )
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (set it in the environment or .env).")
     SECRET_KEY = _DEV_SECRET_KEY
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
@@ -41,21 +41,36 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "servestatic",  # its configuration checks
     "django_vite",
+    "csp",  # Content-Security-Policy with nonces
+    "axes",  # throttles failed logins (the admin's)
     "chat",
 ]
 
 MIDDLEWARE = [
     # First, so every later log line of a request carries its id.
     "chat.requestid.RequestIdMiddleware",
+    # Then: every error answer from /chatkit is JSON.
+    "chat.middleware.chatkit_json_errors",
     "django.middleware.security.SecurityMiddleware",
     # Static files in production; async-capable, so the chain stays async.
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sets the anonymous owner's signed cookie on any response that minted one.
+    "chat.context.owner_cookie_middleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the refusal page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: it refuses a locked-out username/address before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "chatproject.urls"
@@ -102,8 +117,10 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
     }
 
-# Redis, when REDIS_URL is set: the cache and the Channels layer are then shared by
-# every server process. Without it, each process keeps its own (development).
+# Redis, when REDIS_URL is set: the cache (the rate-limit counters, chat/limits.py) and the
+# Channels layer are then shared by every server process, so limits and live threads hold
+# across processes. Without it, each process keeps its own (development; CACHE_URL can
+# still name another shared cache).
 REDIS_URL = env.str("REDIS_URL", default="")
 REDIS_PREFIX = env.str("REDIS_PREFIX", default="chatkit")
 if REDIS_URL:
@@ -123,7 +140,7 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -144,12 +161,17 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")  # `manage.py collectstatic` fills it
 # The Vite build (frontend/dist) is served as static files.
 FRONTEND_DIST = BASE_DIR / "frontend" / "dist"
 STATICFILES_DIRS = [FRONTEND_DIST] if FRONTEND_DIST.exists() else []
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Attachment bytes: the file system (MEDIA_ROOT) unless another backend is named,
+    # e.g. storages.backends.s3.S3Storage (django-storages) with its OPTIONS as JSON.
+    "default": {
+        "BACKEND": env.str("MEDIA_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": env.json("MEDIA_STORAGE_OPTIONS", default={}),
+    },
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -173,36 +195,114 @@ DJANGO_VITE = {
 
 LOGIN_URL = "admin:login"
 
+# --- Security ---------------------------------------------------------------
+# HTTPS: the site is served over HTTPS (directly or behind a proxy that says so in
+# SECURE_PROXY_SSL_HEADER). On by default when DEBUG is off: redirects to HTTPS, HSTS,
+# and Secure cookies. `manage.py check --deploy` is clean with it on.
+HTTPS = env.bool("HTTPS", default=not DEBUG)
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=HTTPS)
+if env.str("SECURE_PROXY_SSL_HEADER", default=""):  # e.g. HTTP_X_FORWARDED_PROTO
+    SECURE_PROXY_SSL_HEADER = (env.str("SECURE_PROXY_SSL_HEADER"), "https")
+SESSION_COOKIE_HTTPONLY = True
+# The frontend reads csrftoken to send it as X-CSRFToken, so that cookie can't be HttpOnly
+# (Django's docs: doing so offers no practical benefit).
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): only this origin, scripts by nonce. The chat page
+# adds what ChatKit's UI needs (chat/views.py); the built-in client needs nothing external,
+# so an image a model writes into an answer is never fetched from elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": [SELF, NONCE],
+        # Inline style attributes (the admin's, React's) carry no script.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+if DJANGO_VITE["default"]["dev_mode"]:  # scripts, styles and hot reload from `npm run dev`
+    _vite = f"http://localhost:{DJANGO_VITE['default']['dev_server_port']}"
+    for _directive in ("script-src", "style-src", "connect-src", "img-src"):
+        CONTENT_SECURITY_POLICY["DIRECTIVES"][_directive] += [_vite, _vite.replace("http:", "ws:")]
+
+# Failed logins (django-axes): after 5 wrong passwords for one username from one address,
+# that pair is locked out for an hour (a 429 page), whatever the password.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_TIME", default=1.0)  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+
 # --- ChatKit ---------------------------------------------------------------
 # Each default lives in the app (chat/conf.py); the environment overrides it.
 # The README's settings table says what each one means.
 
 CHATKIT_MODEL = env.str("CHATKIT_MODEL", default=CHATKIT_DEFAULTS["CHATKIT_MODEL"])
 CHATKIT_MODELS = env.json("CHATKIT_MODELS", default=CHATKIT_DEFAULTS["CHATKIT_MODELS"])
-CHATKIT_MODEL_PROVIDERS = env.json(
-    "CHATKIT_MODEL_PROVIDERS", default=CHATKIT_DEFAULTS["CHATKIT_MODEL_PROVIDERS"]
-)
+CHATKIT_MODEL_PROVIDERS = env.json("CHATKIT_MODEL_PROVIDERS", default=CHATKIT_DEFAULTS["CHATKIT_MODEL_PROVIDERS"])
 CHATKIT_AGENT = env.str("CHATKIT_AGENT", default=CHATKIT_DEFAULTS["CHATKIT_AGENT"])
 CHATKIT_OWNER = env.str("CHATKIT_OWNER", default=CHATKIT_DEFAULTS["CHATKIT_OWNER"])
 CHATKIT_ECHO_DELAY = env.float("CHATKIT_ECHO_DELAY", default=CHATKIT_DEFAULTS["CHATKIT_ECHO_DELAY"])
-CHATKIT_INSTRUCTIONS = env.str(
-    "CHATKIT_INSTRUCTIONS", default=CHATKIT_DEFAULTS["CHATKIT_INSTRUCTIONS"]
+CHATKIT_INSTRUCTIONS = env.str("CHATKIT_INSTRUCTIONS", default=CHATKIT_DEFAULTS["CHATKIT_INSTRUCTIONS"])
+CHATKIT_THREAD_ORDER = env.str("CHATKIT_THREAD_ORDER", default=CHATKIT_DEFAULTS["CHATKIT_THREAD_ORDER"])
+CHATKIT_HISTORY_ITEMS = env.int("CHATKIT_HISTORY_ITEMS", default=CHATKIT_DEFAULTS["CHATKIT_HISTORY_ITEMS"])
+CHATKIT_MAX_REQUEST_BYTES = env.int("CHATKIT_MAX_REQUEST_BYTES", default=CHATKIT_DEFAULTS["CHATKIT_MAX_REQUEST_BYTES"])
+CHATKIT_MAX_BODY_BYTES = env.int("CHATKIT_MAX_BODY_BYTES", default=CHATKIT_DEFAULTS["CHATKIT_MAX_BODY_BYTES"])
+CHATKIT_BODY_TIMEOUT = env.float("CHATKIT_BODY_TIMEOUT", default=CHATKIT_DEFAULTS["CHATKIT_BODY_TIMEOUT"])
+CHATKIT_TURNS_PER_MINUTE = env.int("CHATKIT_TURNS_PER_MINUTE", default=CHATKIT_DEFAULTS["CHATKIT_TURNS_PER_MINUTE"])
+CHATKIT_THREADS_PER_HOUR = env.int("CHATKIT_THREADS_PER_HOUR", default=CHATKIT_DEFAULTS["CHATKIT_THREADS_PER_HOUR"])
+CHATKIT_CONCURRENT_STREAMS = env.int(
+    "CHATKIT_CONCURRENT_STREAMS", default=CHATKIT_DEFAULTS["CHATKIT_CONCURRENT_STREAMS"]
 )
-CHATKIT_HISTORY_ITEMS = env.int(
-    "CHATKIT_HISTORY_ITEMS", default=CHATKIT_DEFAULTS["CHATKIT_HISTORY_ITEMS"]
+CHATKIT_NEW_OWNERS_PER_HOUR = env.int(
+    "CHATKIT_NEW_OWNERS_PER_HOUR", default=CHATKIT_DEFAULTS["CHATKIT_NEW_OWNERS_PER_HOUR"]
 )
-CHATKIT_MAX_REQUEST_BYTES = env.int(
-    "CHATKIT_MAX_REQUEST_BYTES", default=CHATKIT_DEFAULTS["CHATKIT_MAX_REQUEST_BYTES"]
+CHATKIT_MAX_OUTPUT_TOKENS = env.int("CHATKIT_MAX_OUTPUT_TOKENS", default=CHATKIT_DEFAULTS["CHATKIT_MAX_OUTPUT_TOKENS"])
+CHATKIT_MAX_PAGE_SIZE = env.int("CHATKIT_MAX_PAGE_SIZE", default=CHATKIT_DEFAULTS["CHATKIT_MAX_PAGE_SIZE"])
+CHATKIT_MAX_MESSAGE_CHARS = env.int("CHATKIT_MAX_MESSAGE_CHARS", default=CHATKIT_DEFAULTS["CHATKIT_MAX_MESSAGE_CHARS"])
+CHATKIT_MAX_TITLE_CHARS = env.int("CHATKIT_MAX_TITLE_CHARS", default=CHATKIT_DEFAULTS["CHATKIT_MAX_TITLE_CHARS"])
+CHATKIT_TURN_HEARTBEAT_SECONDS = env.float(
+    "CHATKIT_TURN_HEARTBEAT_SECONDS", default=CHATKIT_DEFAULTS["CHATKIT_TURN_HEARTBEAT_SECONDS"]
 )
-CHATKIT_MODEL_TIMEOUT = env.float(
-    "CHATKIT_MODEL_TIMEOUT", default=CHATKIT_DEFAULTS["CHATKIT_MODEL_TIMEOUT"]
+CHATKIT_TURN_STALE_SECONDS = env.float(
+    "CHATKIT_TURN_STALE_SECONDS", default=CHATKIT_DEFAULTS["CHATKIT_TURN_STALE_SECONDS"]
 )
+CHATKIT_MODEL_TIMEOUT = env.float("CHATKIT_MODEL_TIMEOUT", default=CHATKIT_DEFAULTS["CHATKIT_MODEL_TIMEOUT"])
 CHATKIT_TRACING = env.bool("CHATKIT_TRACING", default=CHATKIT_DEFAULTS["CHATKIT_TRACING"])
-CHATKIT_MODEL_CACHE_DIR = env.path(
-    "CHATKIT_MODEL_CACHE_DIR", default=CHATKIT_DEFAULTS["CHATKIT_MODEL_CACHE_DIR"]
+CHATKIT_LOCAL_MAX_TOKENS = env.int("CHATKIT_LOCAL_MAX_TOKENS", default=CHATKIT_DEFAULTS["CHATKIT_LOCAL_MAX_TOKENS"])
+CHATKIT_LOCAL_THREADS = env.int("CHATKIT_LOCAL_THREADS", default=CHATKIT_DEFAULTS["CHATKIT_LOCAL_THREADS"])
+CHATKIT_LOCAL_NARROW_TOOLS = env.bool(
+    "CHATKIT_LOCAL_NARROW_TOOLS", default=CHATKIT_DEFAULTS["CHATKIT_LOCAL_NARROW_TOOLS"]
 )
+CHATKIT_MODEL_CACHE_DIR = env.path("CHATKIT_MODEL_CACHE_DIR", default=CHATKIT_DEFAULTS["CHATKIT_MODEL_CACHE_DIR"])
 CHATKIT_UI = env.str("CHATKIT_UI", default=CHATKIT_DEFAULTS["CHATKIT_UI"])
 CHATKIT_DOMAIN_KEY = env.str("CHATKIT_DOMAIN_KEY", default=CHATKIT_DEFAULTS["CHATKIT_DOMAIN_KEY"])
+CHATKIT_GREETING = env.str("CHATKIT_GREETING", default=CHATKIT_DEFAULTS["CHATKIT_GREETING"])
+CHATKIT_START_PROMPTS = env.json("CHATKIT_START_PROMPTS", default=CHATKIT_DEFAULTS["CHATKIT_START_PROMPTS"])
+CHATKIT_UPLOAD_STRATEGY = env.str("CHATKIT_UPLOAD_STRATEGY", default=CHATKIT_DEFAULTS["CHATKIT_UPLOAD_STRATEGY"])
+CHATKIT_ATTACHMENT_MAX_BYTES = env.int(
+    "CHATKIT_ATTACHMENT_MAX_BYTES", default=CHATKIT_DEFAULTS["CHATKIT_ATTACHMENT_MAX_BYTES"]
+)
+CHATKIT_ATTACHMENT_TYPES = env.list("CHATKIT_ATTACHMENT_TYPES", default=CHATKIT_DEFAULTS["CHATKIT_ATTACHMENT_TYPES"])
+CHATKIT_ATTACHMENTS_PER_MESSAGE = env.int(
+    "CHATKIT_ATTACHMENTS_PER_MESSAGE", default=CHATKIT_DEFAULTS["CHATKIT_ATTACHMENTS_PER_MESSAGE"]
+)
+CHATKIT_ATTACHMENT_TEXT_CHARS = env.int(
+    "CHATKIT_ATTACHMENT_TEXT_CHARS", default=CHATKIT_DEFAULTS["CHATKIT_ATTACHMENT_TEXT_CHARS"]
+)
+CHATKIT_ATTACHMENT_PURGE_HOURS = env.float(
+    "CHATKIT_ATTACHMENT_PURGE_HOURS", default=CHATKIT_DEFAULTS["CHATKIT_ATTACHMENT_PURGE_HOURS"]
+)
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
 
@@ -223,9 +323,7 @@ LOGGING = {
         },
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": LOG_FORMAT}
-    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},

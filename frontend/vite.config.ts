@@ -16,7 +16,8 @@ export default defineConfig({
     emptyOutDir: true,
     rollupOptions: {
       // The page is Django's template, so the entry is the script, not index.html.
-      input: "src/main.tsx",
+      // The chat page, and the widget preview the admin shows in an iframe.
+      input: ["src/main.tsx", "src/widgetPreview.tsx"],
     },
   },
   server: {

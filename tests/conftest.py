@@ -17,9 +17,7 @@ def make_client():
     opened: list[httpx.AsyncClient] = []
 
     def factory() -> ChatKitClient:
-        http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=application), base_url="http://testserver"
-        )
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver")
         http.cookies.set("csrftoken", CSRF_TOKEN, domain="testserver.local")  # where the server sets it
         opened.append(http)
         return ChatKitClient(http)

@@ -57,7 +57,11 @@ class ChatKitClient:
 
 
 def user_input(text: str, attachments: Iterable[str] = ()) -> dict:
-    return {"content": [{"type": "input_text", "text": text}], "attachments": list(attachments), "inference_options": {}}
+    return {
+        "content": [{"type": "input_text", "text": text}],
+        "attachments": list(attachments),
+        "inference_options": {},
+    }
 
 
 def sse_events(body: str) -> list[dict]:
@@ -65,7 +69,7 @@ def sse_events(body: str) -> list[dict]:
     events = []
     for frame in body.split("\n\n"):
         if frame.startswith("data: "):
-            events.append(json.loads(frame[len("data: "):]))
+            events.append(json.loads(frame[len("data: ") :]))
     return events
 
 

@@ -37,21 +37,32 @@ def on_postgres() -> bool:
 
 @dataclass(frozen=True)
 class LiveServer:
-    """A running server: its base URL, its database's URL and its environment."""
+    """A running server: its base URL, its database's URL, its environment and its process id."""
 
     url: str
     database_url: str
     env: dict[str, str]
+    pid: int = 0
 
     def query(self, sql: str, *args) -> list[tuple]:
         """Rows of ``sql`` (``%s`` placeholders) run on the server's database."""
         return query(self.database_url, sql, *args)
 
 
-def query(database_url: str, sql: str, *args) -> list[tuple]:
-    """Rows of ``sql`` (``%s`` placeholders) on a SQLite or PostgreSQL database URL."""
+def set_json_key(database_url: str) -> str:
+    """The SQL expression that sets ``data``'s top-level key ``status`` to a JSON parameter, per database."""
     if database_url.startswith("sqlite:///"):
-        with contextlib.closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as conn:
+        return "json_set(data, '$.status', json(%s))"
+    return "jsonb_set(data, '{status}', %s::jsonb)"
+
+
+def query(database_url: str, sql: str, *args) -> list[tuple]:
+    """Rows of ``sql`` (``%s`` placeholders) on a SQLite or PostgreSQL database URL, committed.
+
+    JSON columns come back as text on SQLite and decoded on PostgreSQL (``jsonb``).
+    """
+    if database_url.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as conn, conn:
             return conn.execute(sql.replace("%s", "?"), args).fetchall()
     import psycopg
 
@@ -103,6 +114,11 @@ def server_env(database_url: str, **overrides: str) -> dict[str, str]:
             "REDIS_PREFIX": f"live-{uuid.uuid5(uuid.NAMESPACE_URL, database_url).hex[:12]}",
             "CHATKIT_MODEL": "echo",
             "PYTHONUNBUFFERED": "1",
+            # Every browser page comes from 127.0.0.1: tests that want limits set them.
+            "CHATKIT_TURNS_PER_MINUTE": "0",
+            "CHATKIT_THREADS_PER_HOUR": "0",
+            "CHATKIT_CONCURRENT_STREAMS": "0",
+            "CHATKIT_NEW_OWNERS_PER_HOUR": "0",
         }
     )
     env.update(overrides)
@@ -117,7 +133,9 @@ def live_server(
 
     On ``database_url`` (already migrated) when given, else on a fresh
     database of its own. Raises ``RuntimeError`` if the server doesn't answer
-    within 60 seconds.
+    within 90 seconds. Servers that must share a database (several
+    processes, a restart after a kill) get one ``database_url`` from
+    :func:`live_database`.
     """
     with contextlib.ExitStack() as stack:
         if database_url is None:
@@ -127,10 +145,21 @@ def live_server(
 
 @contextlib.contextmanager
 def _serve(tmp_path: Path, server: str, database_url: str, overrides: dict[str, str]) -> Iterator[LiveServer]:
-    env = server_env(database_url, **overrides)
+    # Uploads stay in the test's own folder.
+    env = server_env(database_url, **{"MEDIA_ROOT": str(tmp_path / "media"), **overrides})
     port = free_port()
     commands = {
-        "uvicorn": [sys.executable, "-m", "uvicorn", "chatproject.asgi:application", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+        "uvicorn": [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "chatproject.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ],
         "daphne": [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "chatproject.asgi:application"],
         "runserver": [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
     }
@@ -139,16 +168,17 @@ def _serve(tmp_path: Path, server: str, database_url: str, overrides: dict[str, 
     process = subprocess.Popen(commands[server], cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60  # a loaded CI machine starts slowly
+        deadline = time.monotonic() + 90  # a loaded CI machine can take most of a minute
         while True:
             try:
                 httpx.get(url + "/admin/login/", timeout=1)
                 break
             except httpx.TransportError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{server} did not start: {log_path.read_text()[-2000:]}") from None
+                    log_text = log_path.read_text()[-2000:]
+                    raise RuntimeError(f"{server} did not start: {log_text}") from None
                 time.sleep(0.1)
-        yield LiveServer(url=url, database_url=database_url, env=env)
+        yield LiveServer(url=url, database_url=database_url, env=env, pid=process.pid)
     finally:
         process.terminate()
         try:

@@ -71,9 +71,10 @@ def test_thread_page_shows_the_transcript(admin_client, conversation):
     seq = models.Thread.objects.get(id=thread.id).seq
     page = admin_client.get(reverse("admin:chat_thread_change", args=[seq])).content.decode()
     user_at = page.index("Where should I eat in Alfama?")
-    answer_at = page.index("Try **Taberna Sal Grosso**.")
-    tool_at = page.index("switch_theme({&quot;theme&quot;: &quot;dark&quot;}) [pending]")
+    answer_at = page.index("Try <strong>Taberna Sal Grosso</strong>.")  # Markdown, rendered
+    tool_at = page.index("<code>switch_theme</code> <span class='ck-status'>[pending]</span>")
     assert user_at < answer_at < tool_at
+    assert "&quot;theme&quot;: &quot;dark&quot;" in page
     assert 'data-speaker="User"' in page and 'data-speaker="Assistant"' in page
     assert 'data-speaker="Client tool call"' in page
     assert "👍" in page
@@ -84,10 +85,10 @@ def test_lock_action_keeps_the_json_in_step(admin_client, conversation):
     row = models.Thread.objects.get(id=thread.id)
     admin_client.post(
         reverse("admin:chat_thread_changelist"),
-        {"action": "lock_threads", "_selected_action": [row.seq]},
+        {"action": "lock_threads", "_selected_action": [row.seq], "apply": "1", "reason": "Spam"},
     )
     row.refresh_from_db()
-    assert row.status == "locked" and row.data["status"]["type"] == "locked"
+    assert row.status == "locked" and row.data["status"] == {"type": "locked", "reason": "Spam"}
     loaded = async_to_sync(DjangoStore().load_thread)(thread.id, make_context(row.owner))
     assert loaded.status.type == "locked"
 
@@ -107,8 +108,10 @@ def test_dev_superuser_is_created_once_in_debug(settings, tmp_path, capsys):
     call_command("ensure_dev_superuser")
     password = (tmp_path / ".admin-password").read_text().strip()
     from django.contrib.auth import authenticate
+    from django.test import RequestFactory
 
-    assert authenticate(username="admin", password=password) is not None
+    # django-axes' backend needs the request (it counts failures per address).
+    assert authenticate(RequestFactory().post("/admin/login/"), username="admin", password=password) is not None
     assert ".admin-password" in capsys.readouterr().out
     call_command("ensure_dev_superuser")
     from django.contrib.auth.models import User

@@ -85,6 +85,16 @@ def test_an_unknown_ui_is_e002(settings):
     assert checks.check_ui() == []
 
 
+def test_wrong_attachment_settings_are_e008(settings):
+    assert checks.check_attachments() == []
+    settings.CHATKIT_UPLOAD_STRATEGY = "carrier-pigeon"
+    settings.CHATKIT_ATTACHMENT_TYPES = ["png"]
+    settings.CHATKIT_ATTACHMENT_MAX_BYTES = -1
+    found = checks.check_attachments()
+    assert ids(found) == ["chat.E008"] * 3
+    assert "CHATKIT_UPLOAD_STRATEGY='carrier-pigeon'" in found[0].msg and "'png'" in found[1].msg
+
+
 @pytest.mark.parametrize(
     "apps, problem",
     [
@@ -129,3 +139,23 @@ def test_call_command_check_raises_on_errors(settings):
     settings.CHATKIT_UI = "nope"
     with pytest.raises(SystemCheckError, match="chat.E002"):
         call_command("check")
+
+
+def test_a_limit_that_is_not_a_whole_number_is_an_error(settings):
+    from chat.checks import check_limits
+
+    assert check_limits() == []
+    settings.CHATKIT_TURNS_PER_MINUTE = -1
+    settings.CHATKIT_MAX_OUTPUT_TOKENS = "many"
+    assert [e.id for e in check_limits()] == ["chat.E009", "chat.E009"]
+
+
+def test_bounds_and_turn_timings_out_of_range_are_e011(settings):
+    assert checks.check_bounds_settings() == []
+    settings.CHATKIT_MAX_PAGE_SIZE = 0
+    settings.CHATKIT_MAX_TITLE_CHARS = 1000
+    settings.CHATKIT_TURN_HEARTBEAT_SECONDS = 10
+    settings.CHATKIT_TURN_STALE_SECONDS = 15
+    found = checks.check_bounds_settings()
+    assert ids(found) == ["chat.E011"] * 3
+    assert "CHATKIT_MAX_PAGE_SIZE=0" in found[0].msg and "255" in found[1].msg and "two heartbeats" in found[2].msg

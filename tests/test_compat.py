@@ -23,11 +23,20 @@ def test_installed_versions_are_the_pinned_ones():
 def test_the_private_apis_still_have_the_shapes_we_call():
     where = "chat/compat.py relies on this private API"
     assert list(inspect.signature(QuerySet._insert).parameters)[:6] == [
-        "self", "objs", "fields", "returning_fields", "raw", "using",
+        "self",
+        "objs",
+        "fields",
+        "returning_fields",
+        "raw",
+        "using",
     ], where
-    assert {"on_conflict", "update_fields", "unique_fields"} <= set(inspect.signature(QuerySet._insert).parameters), where
+    assert {"on_conflict", "update_fields", "unique_fields"} <= set(inspect.signature(QuerySet._insert).parameters), (
+        where
+    )
     assert list(inspect.signature(ChatKitServer._process_streaming).parameters) == ["self", "request", "context"], where
-    assert list(inspect.signature(ChatKitServer._process_non_streaming).parameters) == ["self", "request", "context"], where
+    assert list(inspect.signature(ChatKitServer._process_non_streaming).parameters) == ["self", "request", "context"], (
+        where
+    )
     assert hasattr(compat.ChatCmplConverter, "items_to_messages"), where
     assert hasattr(compat.ChatCmplStreamHandler, "handle_stream"), where
     assert compat.FAKE_RESPONSES_ID == "__fake_id__", where

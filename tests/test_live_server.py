@@ -60,9 +60,13 @@ def test_disconnect_saves_the_partial_answer(tmp_path, server):
         # The next turn is answered normally and the model's input carries the interruption.
         events = client.post(
             "/chatkit",
-            content=json.dumps({"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": user_input("again")}}),
+            content=json.dumps(
+                {"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": user_input("again")}}
+            ),
             headers={"Content-Type": "application/json"},
         ).text
         assert '"type":"thread.item.done"' in events
-        types = [kind for (kind,) in live.query("select type from chat_item where thread_id = %s order by seq", thread_id)]
+        types = [
+            kind for (kind,) in live.query("select type from chat_item where thread_id = %s order by seq", thread_id)
+        ]
         assert types[-2:] == ["user_message", "assistant_message"]

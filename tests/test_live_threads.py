@@ -56,7 +56,9 @@ async def test_the_owners_other_socket_sees_the_turn_and_another_owner_nothing(m
     refused = await mallory_socket.receive_json_from(timeout=5)
     assert refused["type"] == "error" and refused["error"]["code"] == "not_found"
 
-    streamed = await alice.stream("threads.add_user_message", thread_id=thread_id, input=user_input("watch this answer"))
+    streamed = await alice.stream(
+        "threads.add_user_message", thread_id=thread_id, input=user_input("watch this answer")
+    )
     watched = await drain(alice_socket)
     assert watched == [e for e in streamed if e["type"] in RELAYED]
     kinds = [e["type"] for e in watched]
@@ -91,7 +93,12 @@ async def test_switching_threads_stops_the_old_ones_events(make_client):
 
 async def test_bad_messages_get_a_json_error(make_client):
     socket = await socket_of(make_client())
-    for bad in ("not json", '{"type": "dance"}', '{"type": "subscribe"}', '{"type": "subscribe", "thread_id": "thr_nope"}'):
+    for bad in (
+        "not json",
+        '{"type": "dance"}',
+        '{"type": "subscribe"}',
+        '{"type": "subscribe", "thread_id": "thr_nope"}',
+    ):
         await socket.send_to(text_data=bad)
         answer = await socket.receive_json_from(timeout=5)
         assert answer["type"] == "error" and answer["error"]["code"] in ("bad_request", "not_found"), bad
@@ -121,7 +128,8 @@ def test_runserver_serves_the_live_socket(tmp_path):
 
         async def ask() -> dict:
             async with websockets.connect(
-                live.url.replace("http://", "ws://") + "/chatkit/live", additional_headers={"Cookie": cookie, "Origin": live.url}
+                live.url.replace("http://", "ws://") + "/chatkit/live",
+                additional_headers={"Cookie": cookie, "Origin": live.url},
             ) as socket:
                 await socket.send('{"type": "subscribe", "thread_id": "thr_someone_elses"}')
                 return json.loads(await socket.recv())

@@ -34,7 +34,7 @@ def _request(model: LocalModel, items, tools=()):
 
 def test_request_offers_tools_until_a_tool_result_arrives():
     model = LocalModel()
-    request, names = _request(model, "What is 2+3?", [add])
+    request, names = _request(model, "Add 2 and 3.", [add])
     assert names == {"add"} and request["tools"][0]["function"]["name"] == "add"
     assert request["messages"][0] == {"role": "system", "content": "Be brief."}
     assert request["max_tokens"] == 16 and request["stream"] is True
@@ -46,9 +46,8 @@ def test_request_offers_tools_until_a_tool_result_arrives():
     ]
     request, names = _request(model, after_tool, [add])
     assert names == set() and "tools" not in request
-    # The call and its result are folded into the user's turn as plain text.
-    assert [m["role"] for m in request["messages"]] == ["system", "user"]
-    assert 'add({"a":2,"b":3}) returned: 5' in request["messages"][1]["content"]
+    # The call and its result keep the chat template's tool roles (tests/test_llm_prompt.py).
+    assert [m["role"] for m in request["messages"]] == ["system", "user", "assistant", "tool", "system"]
 
 
 def test_earlier_assistant_text_is_sent_as_a_plain_string():
@@ -102,7 +101,9 @@ async def test_real_model_runs_a_function_tool_then_answers_in_text():
         instructions="You are a calculator assistant. Use the add tool for additions.",
         model=get_model("local"),
         tools=[add],
-        model_settings=ModelSettings(max_tokens=32, temperature=0.0),
+        # Room for a pretty-printed call in a code fence (~40 tokens; the model card's
+        # repetition penalty makes the 0.5B write calls that way).
+        model_settings=ModelSettings(max_tokens=64, temperature=0.0),
     )
     result = Runner.run_streamed(agent, "What is 1234 + 4321? Use the add tool.")
     kinds = [e.name async for e in result.stream_events() if e.type == "run_item_stream_event"]
@@ -131,16 +132,14 @@ async def test_closing_the_stream_aborts_generation():
     await stream.aclose()
     assert not model.is_busy()
     # The worker thread stops at the next token and frees the runtime.
-    deadline = time.perf_counter() + 5
+    deadline = time.perf_counter() + 30  # generous: a shared, loaded machine decodes slowly
     while model._run_lock.locked() and time.perf_counter() < deadline:
         await asyncio.sleep(0.01)
     assert not model._run_lock.locked()
     # The worker stops at the next token, so the next generation starts promptly.
     started = time.perf_counter()
     response = await asyncio.wait_for(
-        model.get_response(
-            None, "Say OK.", ModelSettings(max_tokens=4), [], None, [], ModelTracing.DISABLED
-        ),
+        model.get_response(None, "Say OK.", ModelSettings(max_tokens=4), [], None, [], ModelTracing.DISABLED),
         timeout=30,
     )
     assert response.output and time.perf_counter() - started < 10
@@ -171,9 +170,7 @@ async def test_generations_run_one_at_a_time_and_both_finish():
     await model.load()
 
     async def ask(text: str):
-        return await model.get_response(
-            None, text, ModelSettings(max_tokens=6), [], None, [], ModelTracing.DISABLED
-        )
+        return await model.get_response(None, text, ModelSettings(max_tokens=6), [], None, [], ModelTracing.DISABLED)
 
     first = asyncio.create_task(ask("Say one."))
     second = asyncio.create_task(ask("Say two."))
@@ -183,14 +180,3 @@ async def test_generations_run_one_at_a_time_and_both_finish():
     assert all(r.output for r in results)
     assert len({r.output[0].id for r in results}) == 2
     assert not model.is_busy()
-
-
-def test_long_history_is_trimmed_to_the_context_keeping_system_and_newest():
-    model = LocalModel(n_ctx=2048)
-    history = [{"role": "user", "content": f"old message {i} " + "x" * 500} for i in range(40)]
-    history.append({"role": "user", "content": "newest"})
-    request, _ = _request(model, history)
-    messages = request["messages"]
-    assert messages[0]["role"] == "system" and messages[-1]["content"] == "newest"
-    assert 1 < len(messages) < 10
-    assert sum(len(m["content"]) for m in messages) <= 3 * (2048 - 16 - 700)

@@ -39,7 +39,7 @@ def test_missing_arguments_become_empty_object():
     "text",
     [
         '{"name": "delete_everything", "arguments": {}}',  # undeclared tool
-        "Use {braces} like this: {\"name\": \"add\"}",  # prose with braces
+        'Use {braces} like this: {"name": "add"}',  # prose with braces
         'Sure! {"name": "add", "arguments": {"a": 1}}',  # a call inside prose
         '```python\nprint({"name": "add"})\n```',  # code, not a call
         '{"name": "add", "arguments": [1, 2]}',  # arguments not an object
@@ -63,9 +63,7 @@ def test_prefixes_that_may_still_be_a_call_are_held(prefix):
     assert could_be_tool_call(prefix)
 
 
-@pytest.mark.parametrize(
-    "prefix", ["H", "Hello", "{x", '{"foo"', "```python\nprint", "```json\nhello", "``a", "<b>"]
-)
+@pytest.mark.parametrize("prefix", ["H", "Hello", "{x", '{"foo"', "```python\nprint", "```json\nhello", "``a", "<b>"])
 def test_prefixes_that_cannot_be_a_call_are_released(prefix):
     assert not could_be_tool_call(prefix)
 

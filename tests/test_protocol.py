@@ -74,7 +74,9 @@ async def test_fake_ids_become_store_ids(client, scripted):
     ids = {e.get("item", {}).get("id") or e.get("item_id") for e in events if e["type"].startswith("thread.item")}
     assert FAKE_RESPONSES_ID not in ids
     added = [e["item"]["id"] for e in events if e["type"] == "thread.item.added"]
-    done = [e["item"]["id"] for e in events if e["type"] == "thread.item.done" and e["item"]["type"] == "assistant_message"]
+    done = [
+        e["item"]["id"] for e in events if e["type"] == "thread.item.done" and e["item"]["type"] == "assistant_message"
+    ]
     assert added == done
     answers = [i for i in await items_of(thread_id) if i.type == "assistant_message"]
     assert [a.text for a in answers] == ["first", "second"]
@@ -83,7 +85,11 @@ async def test_fake_ids_become_store_ids(client, scripted):
 
 async def test_echo_model_answers_by_default(client):
     thread_id, events = await client.new_thread("the quick brown fox")
-    deltas = [e["update"]["delta"] for e in events if e["type"] == "thread.item.updated" and e["update"]["type"] == "assistant_message.content_part.text_delta"]
+    deltas = [
+        e["update"]["delta"]
+        for e in events
+        if e["type"] == "thread.item.updated" and e["update"]["type"] == "assistant_message.content_part.text_delta"
+    ]
     assert len(deltas) >= 4
     assert assistant_text(events) == "the quick brown fox"
 
@@ -97,12 +103,20 @@ async def test_retry_after_item_replaces_the_answer(client, scripted):
     events = await client.stream("threads.retry_after_item", thread_id=thread_id, item_id=user_item)
     assert assistant_text(events) == "a better answer"
     stored = await items_of(thread_id)
-    assert [(i.type, i.text) for i in stored] == [("user_message", "question"), ("assistant_message", "a better answer")]
+    assert [(i.type, i.text) for i in stored] == [
+        ("user_message", "question"),
+        ("assistant_message", "a better answer"),
+    ]
 
 
 async def test_custom_action_quick_reply_and_sync_dismiss(client, scripted):
-    scripted.enqueue([function_call("show_quick_replies", {"question": "Which city?", "options": ["Lisbon", "Porto"]}, call_id="call_1")])
-    scripted.enqueue(reply("Pick one above."))
+    scripted.enqueue(
+        [
+            function_call(
+                "show_quick_replies", {"question": "Which city?", "options": ["Lisbon", "Porto"]}, call_id="call_1"
+            )
+        ]
+    )
     scripted.enqueue(reply("Porto it is."))
     thread_id, events = await client.new_thread("Suggest a city")
     widgets = [e["item"] for e in events if e["type"] == "thread.item.done" and e["item"]["type"] == "widget"]
@@ -111,12 +125,16 @@ async def test_custom_action_quick_reply_and_sync_dismiss(client, scripted):
     button = widget["widget"]["children"][1]["children"][1]
     assert button["label"] == "Porto"
 
-    events = await client.stream("threads.custom_action", thread_id=thread_id, item_id=widget["id"], action=button["onClickAction"])
+    events = await client.stream(
+        "threads.custom_action", thread_id=thread_id, item_id=widget["id"], action=button["onClickAction"]
+    )
     assert assistant_text(events) == "Porto it is."
     texts = [(i.type, i.text) for i in await items_of(thread_id)]
     assert ("user_message", "Porto") in texts
 
-    result = await client.json("threads.sync_custom_action", thread_id=thread_id, item_id=widget["id"], action={"type": "test.dismiss"})
+    result = await client.json(
+        "threads.sync_custom_action", thread_id=thread_id, item_id=widget["id"], action={"type": "test.dismiss"}
+    )
     assert all(c["type"] != "Row" for c in result["updated_item"]["widget"]["children"])
     stored = await models.Item.objects.aget(thread_id=thread_id, id=widget["id"])
     assert all(c["type"] != "Row" for c in stored.data["widget"]["children"])
@@ -203,7 +221,13 @@ async def test_feedback_is_stored_and_latest_wins(client):
 
 
 async def test_malformed_requests_are_400_with_json(client):
-    for body in [b"{not json", b'{"type": "threads.explode", "params": {}}', b'{"type": "threads.get_by_id", "params": {}}', b"[]", b""]:
+    for body in [
+        b"{not json",
+        b'{"type": "threads.explode", "params": {}}',
+        b'{"type": "threads.get_by_id", "params": {}}',
+        b"[]",
+        b"",
+    ]:
         response = await client.post(body)
         assert response.status_code == 400, (body, response.text)
         error = response.json()["error"]
@@ -284,7 +308,11 @@ async def test_a_refused_api_key_is_named_in_the_error_event(client, scripted):
     import openai
 
     request = httpx.Request("POST", "https://api.openai.com/v1/responses")
-    scripted.enqueue(ModelStep.raise_error(openai.AuthenticationError("bad key", response=httpx.Response(401, request=request), body=None)))
+    scripted.enqueue(
+        ModelStep.raise_error(
+            openai.AuthenticationError("bad key", response=httpx.Response(401, request=request), body=None)
+        )
+    )
     from tests.helpers import sse_events
 
     events = sse_events((await client.request("threads.create", input=user_input("hi"))).text)
@@ -313,7 +341,9 @@ async def test_the_page_gives_a_visitor_one_owner_for_concurrent_first_requests(
     )
     assert created.status_code == listing.status_code == 200
     # Neither request had to mint an owner (which each would do on its own).
-    assert "sessionid" not in created.cookies and "sessionid" not in listing.cookies
+    assert "chatkit_owner" in page.cookies
+    for response in (created, listing):
+        assert "chatkit_owner" not in response.cookies and "sessionid" not in response.cookies
     from tests.helpers import sse_events
 
     thread_id = sse_events(created.text)[0]["thread"]["id"]

@@ -33,9 +33,15 @@ def payloads(thread_id: str, user_item: str, widget_item: str) -> dict[str, dict
         "threads.add_structured_input": {"thread_id": thread_id, "item_id": user_item, "input": {"answers": {}}},
         "threads.retry_after_item": {"thread_id": thread_id, "item_id": user_item},
         "threads.custom_action": {
-            "thread_id": thread_id, "item_id": widget_item, "action": {"type": "chat.reply", "payload": {"text": "A"}},
+            "thread_id": thread_id,
+            "item_id": widget_item,
+            "action": {"type": "chat.reply", "payload": {"text": "A"}},
         },
-        "threads.sync_custom_action": {"thread_id": thread_id, "item_id": widget_item, "action": {"type": "chat.reply"}},
+        "threads.sync_custom_action": {
+            "thread_id": thread_id,
+            "item_id": widget_item,
+            "action": {"type": "chat.reply"},
+        },
         "threads.get_by_id": {"thread_id": thread_id},
         "threads.list": {},
         "items.list": {"thread_id": thread_id},
@@ -67,7 +73,10 @@ async def test_another_owners_ids_are_not_found_on_every_type(make_client, scrip
     widget = next(i for i in items if i["type"] == "widget")
     owner = (await models.Thread.objects.aget(id=thread_id)).owner
     await sync_to_async(models.Attachment.objects.create)(
-        id=ATTACHMENT, owner=owner, name="a.txt", mime_type="text/plain",
+        id=ATTACHMENT,
+        owner=owner,
+        name="a.txt",
+        mime_type="text/plain",
         data={"id": ATTACHMENT, "type": "file", "name": "a.txt", "mime_type": "text/plain"},
     )
     before = sorted([(i.id, i.data) async for i in models.Item.objects.filter(thread_id=thread_id)], key=str)
@@ -86,7 +95,9 @@ async def test_another_owners_ids_are_not_found_on_every_type(make_client, scrip
         assert response.headers["content-type"] == "application/json"
         assert response.json()["error"]["code"] == "not_found"
         # ...exactly like an id that doesn't exist at all.
-        missing = json.loads(json.dumps(params).replace(thread_id, MISSING_THREAD).replace(ATTACHMENT, MISSING_ATTACHMENT))
+        missing = json.loads(
+            json.dumps(params).replace(thread_id, MISSING_THREAD).replace(ATTACHMENT, MISSING_ATTACHMENT)
+        )
         assert (await mallory.request(name, **missing)).status_code == 404, name
 
     assert [t["id"] for t in (await alice.json("threads.list"))["data"]] == [thread_id]
@@ -114,7 +125,9 @@ async def test_unknown_actions_and_bad_payloads_are_refused_before_streaming(cli
         ({"type": "chat.reply", "payload": "just a string"}, "invalid_action_payload", "params.action.payload"),
         ({"type": "chat.reply", "payload": {"text": ""}}, "invalid_action_payload", "params.action.payload.text"),
     ]:
-        response = await client.request("threads.custom_action", thread_id=thread_id, item_id=widget["id"], action=action)
+        response = await client.request(
+            "threads.custom_action", thread_id=thread_id, item_id=widget["id"], action=action
+        )
         assert response.status_code == 400, response.text
         error = response.json()["error"]
         assert error["code"] == code and (field is None or error["message"].startswith(field)), error

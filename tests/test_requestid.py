@@ -45,7 +45,9 @@ def test_json_log_lines_are_one_object_each_with_the_request_id():
 
     config = settings.LOGGING["formatters"]["json"]
     formatter = JsonFormatter(config["fmt"], rename_fields=config["rename_fields"])
-    record = logging.LogRecord("chat.server", logging.ERROR, __file__, 1, "Model run failed in thread %s", ("thr_1",), None)
+    record = logging.LogRecord(
+        "chat.server", logging.ERROR, __file__, 1, "Model run failed in thread %s", ("thr_1",), None
+    )
     record.request_id = "abc123"
     line = formatter.format(record)
     assert "\n" not in line

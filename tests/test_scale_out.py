@@ -59,8 +59,16 @@ async def test_turns_alternate_between_two_processes_and_a_third_connection_sees
                 done_ids, answers = [], []
                 for n in range(1, TURNS + 1):
                     server = servers[n % 2]  # second, first, second, …
-                    streamed = await turn(server, "threads.add_user_message", thread_id=thread_id, input=user_input(f"turn {n}"))
-                    answers.append(next(e["item"]["id"] for e in streamed if e["type"] == "thread.item.done" and e["item"]["type"] == "assistant_message"))
+                    streamed = await turn(
+                        server, "threads.add_user_message", thread_id=thread_id, input=user_input(f"turn {n}")
+                    )
+                    answers.append(
+                        next(
+                            e["item"]["id"]
+                            for e in streamed
+                            if e["type"] == "thread.item.done" and e["item"]["type"] == "assistant_message"
+                        )
+                    )
                     # The watcher gets this turn's user message and answer, live, from either process.
                     while True:
                         message = json.loads(await asyncio.wait_for(socket.recv(), timeout=10))

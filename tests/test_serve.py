@@ -45,7 +45,9 @@ def test_serve_answers_a_turn_with_workers_static_files_and_json_logs(tmp_path):
         env.pop("LOG_FORMAT", None)
         log_path = tmp_path / "serve.log"
         with open(log_path, "wb") as log:
-            process = subprocess.Popen([str(PROJECT / "scripts" / "serve")], cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                [str(PROJECT / "scripts" / "serve")], cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
             try:
                 url = f"http://127.0.0.1:{port}"
                 deadline = time.monotonic() + 120
@@ -70,7 +72,9 @@ def test_serve_answers_a_turn_with_workers_static_files_and_json_logs(tmp_path):
 
                     response = client.post(
                         "/chatkit",
-                        content=json.dumps({"type": "threads.create", "params": {"input": user_input("served in production")}}),
+                        content=json.dumps(
+                            {"type": "threads.create", "params": {"input": user_input("served in production")}}
+                        ),
                         headers={"Content-Type": "application/json", "X-CSRFToken": client.cookies["csrftoken"]},
                     )
                     assert response.status_code == 200 and "served in production" in response.text

@@ -11,8 +11,15 @@ def _setup(**env):
     environment = {**os.environ, **env}
     environment.pop("DJANGO_SETTINGS_MODULE", None)
     return subprocess.run(
-        [sys.executable, "-c", "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'chatproject.settings'); django.setup(); from django.conf import settings; print(settings.DEBUG)"],
-        cwd=PROJECT, env=environment, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'chatproject.settings'); django.setup(); from django.conf import settings; print(settings.DEBUG)",
+        ],
+        cwd=PROJECT,
+        env=environment,
+        capture_output=True,
+        text=True,
     )
 
 

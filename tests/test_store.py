@@ -15,7 +15,8 @@ from chatkit.types import LockedStatus, Page, Thread
 from django.utils import timezone
 
 from chat import models
-from chat.store import DjangoAttachmentStore, DjangoStore
+from chat.attachments import DjangoAttachmentStore
+from chat.store import DjangoStore
 from tests.factories import (
     assistant_message,
     client_tool_call,
@@ -314,9 +315,14 @@ def test_loading_a_page_costs_the_same_queries_at_any_length(django_assert_num_q
     stamp = timezone.now() - timedelta(days=1)
     models.Item.objects.bulk_create(
         models.Item(
-            id=f"msg_{i:05d}", thread_id=thread.id, owner=ctx.owner, type="user_message",
-            created_at=stamp, data=user_message(thread.id, f"m{i}", created_at=stamp)
-            .model_copy(update={"id": f"msg_{i:05d}"}).model_dump(mode="json"),
+            id=f"msg_{i:05d}",
+            thread_id=thread.id,
+            owner=ctx.owner,
+            type="user_message",
+            created_at=stamp,
+            data=user_message(thread.id, f"m{i}", created_at=stamp)
+            .model_copy(update={"id": f"msg_{i:05d}"})
+            .model_dump(mode="json"),
         )
         for i in range(size)
     )

@@ -75,8 +75,7 @@ async def test_one_turn_runs_at_most_8_statements(client, echo, statement_log):
     listing = "\n".join(f"  {i + 1}. {sql[:160]}" for i, sql in enumerate(statement_log.statements))
     assert statement_log.statements, "the counter saw no SQL: it is not installed on the worker threads"
     assert len(statement_log.statements) <= MAX_STATEMENTS_PER_TURN, (
-        f"one turn ran {len(statement_log.statements)} SQL statements "
-        f"(budget {MAX_STATEMENTS_PER_TURN}):\n{listing}"
+        f"one turn ran {len(statement_log.statements)} SQL statements (budget {MAX_STATEMENTS_PER_TURN}):\n{listing}"
     )
 
 

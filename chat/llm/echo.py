@@ -23,6 +23,7 @@ from pydantic import BaseModel as PydanticBaseModel
 from openai.types.responses import (
     Response,
     ResponseCompletedEvent,
+    ResponseIncompleteEvent,
     ResponseContentPartAddedEvent,
     ResponseContentPartDoneEvent,
     ResponseCreatedEvent,
@@ -33,6 +34,7 @@ from openai.types.responses import (
     ResponseTextDeltaEvent,
     ResponseTextDoneEvent,
 )
+from openai.types.responses.response import IncompleteDetails
 
 __all__ = ["EchoModel", "latest_user_text"]
 
@@ -81,7 +83,9 @@ class EchoModel(Model):
     ``response.content_part.added``, ``response.output_text.delta`` x N,
     ``response.output_text.done``, ``response.content_part.done``,
     ``response.output_item.done``, ``response.completed`` (with the message
-    in ``response.output``). Ids are ``resp_<hex>`` / ``msg_<hex>``, fresh per call.
+    in ``response.output``). With ``model_settings.max_tokens`` below the word
+    count it stops there and ends with ``response.incomplete`` (reason
+    ``max_output_tokens``), as the Responses API does. Ids are ``resp_<hex>`` / ``msg_<hex>``, fresh per call.
     Tools are ignored: it never calls one.
     """
 
@@ -135,11 +139,9 @@ class EchoModel(Model):
         **_: Any,
     ) -> ModelResponse:
         """Return the whole echo at once (no delay) as a one-message ``ModelResponse``."""
-        words = latest_user_text(input).split()
+        words = latest_user_text(input).split()[: model_settings.max_tokens or None]
         message = self._message(f"msg_{uuid.uuid4().hex}", " ".join(words), "completed")
-        return ModelResponse(
-            output=[message], usage=self._usage(len(words)), response_id=f"resp_{uuid.uuid4().hex}"
-        )
+        return ModelResponse(output=[message], usage=self._usage(len(words)), response_id=f"resp_{uuid.uuid4().hex}")
 
     async def stream_response(
         self,
@@ -158,6 +160,9 @@ class EchoModel(Model):
     ) -> AsyncIterator[TResponseStreamEvent]:
         """Yield the Responses event sequence described on the class; see there."""
         words = latest_user_text(input).split()
+        cap = model_settings.max_tokens if model_settings is not None else None  # one word is one token here
+        cut = bool(cap) and len(words) > cap
+        words = words[:cap] if cut else words
         text = " ".join(words)
         resp_id, msg_id = f"resp_{uuid.uuid4().hex}", f"msg_{uuid.uuid4().hex}"
         delay = self.delay
@@ -173,9 +178,7 @@ class EchoModel(Model):
             type="response.output_item.added",
             sequence_number=seq,
             output_index=0,
-            item=ResponseOutputMessage(
-                id=msg_id, type="message", role="assistant", status="in_progress", content=[]
-            ),
+            item=ResponseOutputMessage(id=msg_id, type="message", role="assistant", status="in_progress", content=[]),
         )
         seq += 1
         yield ResponseContentPartAddedEvent(
@@ -225,10 +228,15 @@ class EchoModel(Model):
             part=final_part,
         )
         seq += 1
-        message = self._message(msg_id, text, "completed")
+        message = self._message(msg_id, text, "incomplete" if cut else "completed")
         yield ResponseOutputItemDoneEvent(
             type="response.output_item.done", sequence_number=seq, output_index=0, item=message
         )
         seq += 1
+        if cut:  # as the Responses API ends an answer at max_output_tokens
+            final = self._response(resp_id, [message], "incomplete")
+            final.incomplete_details = IncompleteDetails(reason="max_output_tokens")
+            yield ResponseIncompleteEvent(type="response.incomplete", sequence_number=seq, response=final)
+            return
         final = self._response(resp_id, [message], "completed")
         yield ResponseCompletedEvent(type="response.completed", sequence_number=seq, response=final)

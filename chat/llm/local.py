@@ -22,11 +22,14 @@ is decided.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Collection
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,7 @@ from agents.items import TResponseInputItem, TResponseStreamEvent
 from ..compat import ChatCmplConverter as Converter
 from ..compat import ChatCmplStreamHandler
 from ..compat import FAKE_RESPONSES_ID
+from ..conf import app_settings
 from openai.types.chat import ChatCompletionChunk
 from openai.types.chat.chat_completion_chunk import (
     Choice,
@@ -45,83 +49,57 @@ from openai.types.chat.chat_completion_chunk import (
 from openai.types.completion_usage import CompletionUsage
 from openai.types.responses import Response
 
-from .toolcalls import could_be_tool_call, looks_like_tool_call, parse_tool_call
+from .guard import CUT_OFF_LENGTH, CUT_OFF_LOOP, RepetitionDetector, ScaffoldingGuard
+from .prompt import ContextTooLong, fit_messages, hidden_notes, template_messages
+from .toolchoice import choose_tools, last_user_text
+from .toolcalls import (
+    could_be_tool_call,
+    find_tool_call,
+    looks_like_tool_call,
+    parse_tool_call,
+    repair_tool_call,
+)
 from .weights import DEFAULT_VARIANT, ensure_weights, get_spec
 
-__all__ = ["LocalModel", "LocalModelError"]
+__all__ = ["ContextTooLong", "LocalModel", "LocalModelError", "SAMPLING"]
 
 logger = logging.getLogger(__name__)
 
 _END = object()  # sentinel the worker thread puts last on the queue
+
+# Sampling per variant, from the models' cards (generation_config.json of Qwen2.5 Instruct:
+# top_p 0.8, top_k 20, repetition_penalty 1.1 for 0.5B and 1.05 above). Temperature is the
+# one departure: lower than the card's 0.7, because tiny models call tools more reliably
+# when sampled coldly (measured with bench/eval.py). ModelSettings override these.
+SAMPLING: dict[str, dict[str, float]] = {
+    "qwen2.5-coder-0.5b": {"temperature": 0.2, "top_p": 0.8, "top_k": 20, "repeat_penalty": 1.1},
+    "qwen2.5-coder-1.5b": {"temperature": 0.2, "top_p": 0.8, "top_k": 20, "repeat_penalty": 1.05},
+    "smollm2-135m": {"temperature": 0.2, "top_p": 0.9, "top_k": 40, "repeat_penalty": 1.1},
+}
+_ANSWER_NUDGE = (
+    "Answer the user's last message now, in plain words. Use the tool results above if they help. "
+    "Do not call a tool and do not write JSON."
+)
+# While a turn offers tools, this much text is held back: a call often follows a first sentence.
+_PREAMBLE_CHARS = 300
+_FALLBACK = "Sorry, I couldn't write an answer to that. Could you rephrase it?"
 
 
 class LocalModelError(RuntimeError):
     """llama.cpp rejected a request or failed while generating (message from llama.cpp)."""
 
 
-def _flatten_content(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Turn list-of-text-part contents into plain strings.
-
-    llama.cpp's chat templates reject earlier assistant turns whose content is
-    a list of ``output_text`` parts (the SDK converter's shape; see
-    docs/architecture.md), and plain strings are what the templates expect anyway.
-    """
-    for msg in messages:
-        content = msg.get("content")
-        if isinstance(content, list):
-            msg["content"] = "".join(
-                p.get("text", "") for p in content if isinstance(p, dict) and "text" in p
-            )
-    return messages
+def _pending_call_start(text: str) -> bool:
+    """Whether ``text`` ends in something that may still become a call (an open ``{``, fence or tag)."""
+    return any(ch in "{`<" and could_be_tool_call(text[i:]) for i, ch in enumerate(text))
 
 
-def _fold_tool_results(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rewrite tool calls and their results as plain text in the preceding user turn.
-
-    Shown the template's ``<tool_call>``/``<tool_response>`` turns, the 0.5B
-    model tends to repeat the call instead of answering (measured here), so
-    each result becomes a line "[tool add({...}) returned: ...]" appended to
-    the user message it answers, and the call-only assistant turns go.
-    """
-    calls: dict[str, tuple[str, str]] = {}
-    out: list[dict[str, Any]] = []
-    last_user: dict[str, Any] | None = None
-    for msg in messages:
-        role = msg.get("role")
-        if role == "assistant" and msg.get("tool_calls"):
-            for call in msg["tool_calls"]:
-                fn = call.get("function", {})
-                calls[call.get("id", "")] = (fn.get("name", "?"), fn.get("arguments", ""))
-            if not msg.get("content"):
-                continue
-            msg = {k: v for k, v in msg.items() if k != "tool_calls"}
-        elif role == "tool":
-            name, args = calls.get(msg.get("tool_call_id", ""), ("tool", ""))
-            note = f"[tool {name}({args}) returned: {msg.get('content', '')}]"
-            if last_user is None:
-                last_user = {"role": "user", "content": ""}
-                out.append(last_user)
-            last_user["content"] = f"{last_user['content']}\n\n{note}".strip()
-            continue
-        elif role == "user":
-            msg = dict(msg)
-            last_user = msg
-        out.append(msg)
-    return out
-
-
-def _fit_context(messages: list[dict[str, Any]], max_chars: int) -> list[dict[str, Any]]:
-    """Drop the oldest turns (never the system prompt or the newest message) to fit ``max_chars``.
-
-    A cheap stand-in for tokenising: llama.cpp refuses a prompt longer than
-    its context outright, and losing old turns is better than an error.
-    """
-    head = messages[:1] if messages and messages[0].get("role") == "system" else []
-    body = messages[len(head) :]
-    size = sum(len(str(m.get("content") or "")) for m in messages)
-    while len(body) > 1 and size > max_chars:
-        size -= len(str(body.pop(0).get("content") or ""))
-    return head + body
+def _required(request: dict[str, Any]) -> dict[str, list[str]]:
+    """Each offered tool's required argument names (from its JSON schema)."""
+    return {
+        spec["function"]["name"]: spec["function"].get("parameters", {}).get("required", [])
+        for spec in request.get("tools", ())
+    }
 
 
 def _last_is_tool_output(input: str | list[TResponseInputItem]) -> bool:
@@ -139,11 +117,20 @@ class LocalModel(Model):
         variant: key of :data:`chat.llm.weights.VARIANTS` (default
             ``"qwen2.5-coder-0.5b"``).
         n_ctx: context window in tokens (prompt + answer).
-        n_threads: CPU threads for decoding and prompt processing.
-        max_tokens: answer cap when ``ModelSettings.max_tokens`` is unset.
-        temperature: used when ``ModelSettings.temperature`` is unset; low,
-            because tiny models call tools more reliably when sampled coldly.
+        n_threads: CPU threads for decoding and prompt processing (default
+            ``app_settings.CHATKIT_LOCAL_THREADS``, 2). On a machine whose cores are
+            busy with other work, fewer is faster: llama.cpp's threads wait for
+            each other at every layer (2 threads on 2 shared cores: 1.3 tok/s,
+            1 thread: 8.7 tok/s, measured here under load).
+        max_tokens: answer cap when ``ModelSettings.max_tokens`` is unset
+            (default ``app_settings.CHATKIT_LOCAL_MAX_TOKENS``, 512).
+        temperature: used when ``ModelSettings.temperature`` is unset (default:
+            the variant's :data:`SAMPLING`).
         model_path: a GGUF to use instead of the variant's joined weights.
+        narrow_tools: offer a turn only the tools its message is about
+            (:func:`chat.llm.toolchoice.choose_tools`); ``tool_choice`` other
+            than ``"auto"`` turns this off (default
+            ``app_settings.CHATKIT_LOCAL_NARROW_TOOLS``, on).
 
     One instance per variant per process (see :func:`chat.llm.get_model`):
     it loads lazily on first use (off the event loop), runs one generation at
@@ -160,19 +147,27 @@ class LocalModel(Model):
         variant: str = DEFAULT_VARIANT,
         *,
         n_ctx: int = 4096,
-        n_threads: int = 2,
-        max_tokens: int = 512,
-        temperature: float = 0.2,
+        n_threads: int | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
         model_path: Path | None = None,
+        narrow_tools: bool | None = None,
     ) -> None:
         self.spec = get_spec(variant)
         self.variant = variant
         self.name = f"local:{variant}"
         self.n_ctx = n_ctx
+        if n_threads is None:
+            n_threads = app_settings.CHATKIT_LOCAL_THREADS
         self.n_threads = n_threads
+        if max_tokens is None:
+            max_tokens = app_settings.CHATKIT_LOCAL_MAX_TOKENS
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.model_path = model_path
+        if narrow_tools is None:
+            narrow_tools = app_settings.CHATKIT_LOCAL_NARROW_TOOLS
+        self.narrow_tools = narrow_tools
         self.load_seconds: float | None = None
         self._server: Any = None  # xllamacpp.Server once loaded
         self._load_lock = threading.Lock()
@@ -249,38 +244,91 @@ class LocalModel(Model):
     ) -> tuple[dict[str, Any], set[str]]:
         """Return ``(chat completions request dict, names of the tools offered)``.
 
-        The oldest turns are dropped when the history would overflow ``n_ctx``.
-        ``model_settings.extra_args`` are merged into the request as llama.cpp
-        sampling fields. Tools are left out after a tool result (the last input item is a
-        ``function_call_output``): small models otherwise call the tool again
-        instead of answering.
+        Messages are in the chat template's own roles (:func:`chat.llm.prompt.template_messages`),
+        not yet fitted to the context (:meth:`fit_request` does that with the
+        runtime's tokenizer). Sampling comes from :data:`SAMPLING` unless
+        ``model_settings`` (or ``self.temperature``) says otherwise;
+        ``model_settings.extra_args`` go to llama.cpp verbatim (e.g. seed,
+        ignore_eos). Tools are left out after a tool result (the last input
+        item is a ``function_call_output``), and a system note asks for the
+        answer: small models otherwise call the tool again instead of answering.
+        Otherwise only the tools the newest message is about are offered
+        (:func:`chat.llm.toolchoice.choose_tools`).
         """
         messages: list[dict[str, Any]] = Converter.items_to_messages(input, model=self.name)  # type: ignore[assignment]
         if system_instructions:
             messages.insert(0, {"role": "system", "content": system_instructions})
-        max_tokens = model_settings.max_tokens or self.max_tokens
-        # ~3 characters per token, less the answer and ~700 tokens of template and tools.
-        budget = max(1000, 3 * (self.n_ctx - max_tokens - 700))
+        after_tool = _last_is_tool_output(input)
+        if after_tool:
+            messages.append({"role": "system", "content": _ANSWER_NUDGE})
+        sampling = dict(SAMPLING.get(self.variant, {}))
+        if self.temperature is not None:
+            sampling["temperature"] = self.temperature
         request: dict[str, Any] = {
-            "messages": _fit_context(_fold_tool_results(_flatten_content(messages)), budget),
+            "messages": template_messages(messages),
             "stream": True,
-            "max_tokens": max_tokens,
-            "temperature": (
-                self.temperature if model_settings.temperature is None else model_settings.temperature
-            ),
+            "max_tokens": model_settings.max_tokens or self.max_tokens,
+            **sampling,
         }
+        if model_settings.temperature is not None:
+            request["temperature"] = model_settings.temperature
         if model_settings.top_p is not None:
             request["top_p"] = model_settings.top_p
-        # extra_args go to llama.cpp verbatim (e.g. seed, ignore_eos, top_k).
+        if model_settings.frequency_penalty is not None:
+            request["frequency_penalty"] = model_settings.frequency_penalty
+        if model_settings.presence_penalty is not None:
+            request["presence_penalty"] = model_settings.presence_penalty
         request.update(model_settings.extra_args or {})
         names: set[str] = set()
-        if self.supports_tools and not _last_is_tool_output(input):
+        if self.supports_tools and not after_tool:
             specs = [Converter.tool_to_openai(t) for t in tools if isinstance(t, FunctionTool)]
             specs += [Converter.convert_handoff_tool(h) for h in handoffs]
+            if self.narrow_tools and model_settings.tool_choice in (None, "auto"):
+                specs = choose_tools(specs, last_user_text(request["messages"]))
             if specs and model_settings.tool_choice != "none":
                 request["tools"] = specs
                 names = {s["function"]["name"] for s in specs}
         return request, names
+
+    # -- measuring the prompt ------------------------------------------------------------
+
+    def _runtime_post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST to the runtime's own HTTP endpoints (``/apply-template``, ``/tokenize``)."""
+        req = urllib.request.Request(
+            self._server.listening_address + path,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as response:
+            return json.loads(response.read())
+
+    def count_tokens(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
+        """Tokens of the whole prompt as the model will read it (blocking; the model must be loaded).
+
+        Renders ``messages`` and ``tools`` with the GGUF's own chat template and
+        tokenises the result with the model's tokenizer (llama.cpp's
+        ``/apply-template`` and ``/tokenize``), so the count is exact.
+        """
+        body: dict[str, Any] = {"messages": messages}
+        if tools:
+            body["tools"] = tools
+        prompt = self._runtime_post("/apply-template", body)["prompt"]
+        return len(self._runtime_post("/tokenize", {"content": prompt})["tokens"])
+
+    def fit_request(self, request: dict[str, Any]) -> int:
+        """Trim ``request["messages"]`` in place to fit ``n_ctx`` with room for the answer; return the prompt's tokens.
+
+        Raises :class:`chat.llm.prompt.ContextTooLong` if the newest message alone does not fit.
+        """
+        budget = self.n_ctx - request["max_tokens"]
+        messages, tokens = fit_messages(
+            request["messages"],
+            lambda msgs: self.count_tokens(msgs, request.get("tools")),
+            budget,
+            n_ctx=self.n_ctx,
+        )
+        request["messages"] = messages
+        return tokens
 
     # -- generation --------------------------------------------------------------------
 
@@ -303,9 +351,7 @@ class LocalModel(Model):
         finally:
             put(_END)
 
-    async def _raw_chunks(
-        self, request: dict[str, Any], abort: threading.Event
-    ) -> AsyncIterator[dict[str, Any]]:
+    async def _raw_chunks(self, request: dict[str, Any], abort: threading.Event) -> AsyncIterator[dict[str, Any]]:
         """Yield llama.cpp's streamed chunk dicts; setting ``abort`` stops the worker."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -316,9 +362,7 @@ class LocalModel(Model):
             except RuntimeError:  # loop closed: nobody is listening any more
                 abort.set()
 
-        worker = threading.Thread(
-            target=self._generate, args=(request, put, abort), name="local-llm", daemon=True
-        )
+        worker = threading.Thread(target=self._generate, args=(request, put, abort), name="local-llm", daemon=True)
         worker.start()
         finished = False
         try:
@@ -344,18 +388,61 @@ class LocalModel(Model):
             choices=[Choice(index=0, delta=ChoiceDelta(content=text), finish_reason=None)],
         )
 
-    async def _chunks(
-        self, request: dict[str, Any], tool_names: Collection[str], abort: threading.Event
-    ) -> AsyncIterator[ChatCompletionChunk]:
-        """Turn llama.cpp's text stream into ChatCompletionChunks, recognising tool calls.
+    def _chunk(self, cid: str, delta: ChoiceDelta, finish: str | None = None, usage: Any = None) -> ChatCompletionChunk:
+        return ChatCompletionChunk(
+            id=cid,
+            object="chat.completion.chunk",
+            created=int(time.time()),
+            model=self.name,
+            choices=[Choice(index=0, delta=delta, finish_reason=finish)],
+            usage=usage,
+        )
 
-        Holds text back only while it could still be a tool call.
+    def _call_chunk(self, cid: str, call: Any) -> ChatCompletionChunk:
+        return self._chunk(
+            cid,
+            ChoiceDelta(
+                tool_calls=[
+                    ChoiceDeltaToolCall(
+                        index=0,
+                        id=f"call_{uuid.uuid4().hex[:24]}",
+                        type="function",
+                        function=ChoiceDeltaToolCallFunction(name=call.name, arguments=call.arguments),
+                    )
+                ]
+            ),
+        )
+
+    async def _chunks(
+        self,
+        request: dict[str, Any],
+        tool_names: Collection[str],
+        abort: threading.Event,
+        *,
+        retry: bool = True,
+    ) -> AsyncIterator[ChatCompletionChunk]:
+        """Turn llama.cpp's text stream into ChatCompletionChunks: tool calls recognised, text guarded.
+
+        * Text is held back only while it could still be a tool call (the whole
+          answer one call object) and, once streaming, while it could be
+          scaffolding (:class:`chat.llm.guard.ScaffoldingGuard`).
+        * A loop (:class:`chat.llm.guard.RepetitionDetector`) or the token cap
+          ends the answer with a visible "cut off" note.
+        * A call that can't be used (malformed, cut off, to an undeclared tool)
+          and an answer that was all scaffolding are asked again once, for text
+          only; a second failure gives a short apology, never raw JSON.
         """
         cid = f"chatcmpl-{uuid.uuid4().hex}"
         deciding = bool(tool_names)
         held = ""
+        guard = ScaffoldingGuard(hidden_notes(request["messages"]), tool_names)
+        detector = RepetitionDetector()
+        answer = ""  # everything the model wrote as text, guarded or not
         finish: str | None = None
         usage: CompletionUsage | None = None
+        call = None
+        cut: str | None = None  # "loop" | "scaffolding"
+        native_call = False
         async for raw in self._raw_chunks(request, abort):
             if raw.get("usage"):
                 usage = CompletionUsage.model_validate(raw["usage"])
@@ -364,67 +451,97 @@ class LocalModel(Model):
                 delta = choice.get("delta") or {}
                 if delta.get("tool_calls"):
                     # llama.cpp did recognise a call (``<tool_call>`` tags): pass it on.
+                    native_call = True
                     calls = [ChoiceDeltaToolCall.model_validate(c) for c in delta["tool_calls"]]
-                    yield ChatCompletionChunk(
-                        id=cid,
-                        object="chat.completion.chunk",
-                        created=int(time.time()),
-                        model=self.name,
-                        choices=[Choice(index=0, delta=ChoiceDelta(tool_calls=calls))],
-                    )
+                    yield self._chunk(cid, ChoiceDelta(tool_calls=calls))
                 piece = delta.get("content")
-                if not piece:
+                if not piece or cut:
                     continue
                 if deciding:
                     held += piece
+                    if detector.looping(held):
+                        cut = "loop"  # a call that repeats itself (e.g. the same options) won't end well
+                        continue
                     if could_be_tool_call(held):
                         continue
+                    found = find_tool_call(held, tool_names)
+                    if found is not None:
+                        call, cut = found[1], "call"  # the sentence before a call is no answer
+                        continue
+                    if len(held) < _PREAMBLE_CHARS or (_pending_call_start(held) and len(held) < 4 * _PREAMBLE_CHARS):
+                        continue  # a call may still follow a first sentence
                     deciding, piece, held = False, held, ""
-                yield self._text_chunk(cid, piece)
-        if held:
-            call = parse_tool_call(held, tool_names)
-            if call is None and looks_like_tool_call(held):
-                # A "call" to a tool nobody offered is no answer: ask again, for text only.
-                logger.info("%s called an undeclared tool; asking again without tools", self.name)
-                plain = {key: value for key, value in request.items() if key != "tools"}
-                async for chunk in self._chunks(plain, (), abort):
-                    yield chunk
-                return
+                answer += piece
+                result = guard.feed(piece)
+                if result.text:
+                    yield self._text_chunk(cid, result.text)
+                if result.call is not None:
+                    call, cut = result.call, "scaffolding"
+                elif result.stop:
+                    cut = "scaffolding"
+                elif detector.looping(answer):
+                    cut = "loop"
+            if cut:
+                break  # leaving the loop stops llama.cpp at the next token
+        if held.strip() and call is None:
+            found = find_tool_call(held, tool_names)
+            call = found[1] if found else parse_tool_call(held, tool_names)
+            if call is None and could_be_tool_call(held):
+                call = repair_tool_call(held, tool_names, _required(request))
             if call is None:
-                yield self._text_chunk(cid, held)
-            else:
-                finish = "tool_calls"
-                yield ChatCompletionChunk(
-                    id=cid,
-                    object="chat.completion.chunk",
-                    created=int(time.time()),
-                    model=self.name,
-                    choices=[
-                        Choice(
-                            index=0,
-                            delta=ChoiceDelta(
-                                tool_calls=[
-                                    ChoiceDeltaToolCall(
-                                        index=0,
-                                        id=f"call_{uuid.uuid4().hex[:24]}",
-                                        type="function",
-                                        function=ChoiceDeltaToolCallFunction(
-                                            name=call.name, arguments=call.arguments
-                                        ),
-                                    )
-                                ]
-                            ),
-                        )
-                    ],
-                )
-        yield ChatCompletionChunk(
-            id=cid,
-            object="chat.completion.chunk",
-            created=int(time.time()),
-            model=self.name,
-            choices=[Choice(index=0, delta=ChoiceDelta(), finish_reason=finish or "stop")],
-            usage=usage,
-        )
+                if retry and (looks_like_tool_call(held) or could_be_tool_call(held)):
+                    # No usable call and no answer for a person: ask again, for text only.
+                    logger.info("%s wrote an unusable tool call; asking again for text", self.name)
+                    async with aclosing(self._retry_for_text(request, abort)) as retried:
+                        async for chunk in retried:
+                            yield chunk
+                    return
+                result = guard.feed(held)
+                if result.text:
+                    yield self._text_chunk(cid, result.text)
+        if call is None and not cut:
+            tail = guard.flush()
+            if tail:
+                yield self._text_chunk(cid, tail)
+        if call is not None:
+            finish = "tool_calls"
+            yield self._call_chunk(cid, call)
+        elif not guard.released.strip() and not native_call:
+            if retry:
+                logger.info("%s answered with scaffolding only; asking again for text", self.name)
+                async with aclosing(self._retry_for_text(request, abort)) as retried:
+                    async for chunk in retried:
+                        yield chunk
+                return
+            yield self._text_chunk(cid, _FALLBACK)
+        elif cut == "loop":
+            yield self._text_chunk(cid, CUT_OFF_LOOP)
+        elif finish == "length":
+            yield self._text_chunk(cid, CUT_OFF_LENGTH)
+        if finish == "length" or cut:
+            finish = "stop" if call is None else finish
+        yield self._chunk(cid, ChoiceDelta(), finish or "stop", usage)
+
+    async def _retry_for_text(
+        self, request: dict[str, Any], abort: threading.Event
+    ) -> AsyncIterator[ChatCompletionChunk]:
+        """The same request once more without tools, with a note asking for a plain answer.
+
+        ``abort`` (set when the first attempt was cut short) is not reused: the
+        retry has its own, set when it ends or its consumer leaves.
+        """
+        plain = {key: value for key, value in request.items() if key != "tools"}
+        messages = list(plain["messages"])
+        if not (messages and messages[-1].get("content") == _ANSWER_NUDGE):
+            messages.append({"role": "system", "content": _ANSWER_NUDGE})
+        plain["messages"] = messages
+        own_abort = threading.Event()
+        try:
+            async with aclosing(self._chunks(plain, (), own_abort, retry=False)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
+        finally:
+            own_abort.set()
 
     @staticmethod
     def _fix_ids(event: Any, ids: dict[int, str]) -> Any:
@@ -474,9 +591,10 @@ class LocalModel(Model):
         self._active += 1
         try:
             await self.load()
-            request, tool_names = self.build_request(
-                system_instructions, input, model_settings, tools, handoffs
-            )
+            request, tool_names = self.build_request(system_instructions, input, model_settings, tools, handoffs)
+            # Measured with the runtime's tokenizer; too long a message is refused before it runs.
+            prompt_tokens = await asyncio.to_thread(self.fit_request, request)
+            logger.debug("%s: prompt of %d tokens", self.name, prompt_tokens)
             response = Response(
                 id=f"resp_{uuid.uuid4().hex}",
                 object="response",

@@ -90,8 +90,7 @@ def parse_spec(spec: str | None = None) -> tuple[str, str]:
         problem = provider.check(name)
     if problem:
         raise ImproperlyConfigured(
-            f"CHATKIT_MODEL={raw!r} is not a valid model spec ({problem}); "
-            f"use one of: {', '.join(valid_forms())}"
+            f"CHATKIT_MODEL={raw!r} is not a valid model spec ({problem}); use one of: {', '.join(valid_forms())}"
         )
     return prefix, name
 

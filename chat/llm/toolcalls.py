@@ -15,10 +15,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-__all__ = ["ParsedToolCall", "parse_tool_call", "could_be_tool_call"]
+__all__ = [
+    "ParsedToolCall",
+    "could_be_tool_call",
+    "find_tool_call",
+    "looks_like_tool_call",
+    "parse_tool_call",
+    "repair_tool_call",
+]
 
 _FENCE = re.compile(r"^```[a-zA-Z0-9_-]*[ \t]*\n(?P<body>.*?)\n?```$", re.DOTALL)
 _TAG_OPEN, _TAG_CLOSE = "<tool_call>", "</tool_call>"
@@ -142,3 +149,104 @@ def could_be_tool_call(prefix: str) -> bool:
     if _TAG_OPEN.startswith(s):
         return True
     return _json_prefix_could_be_call(s)
+
+
+def repair_tool_call(
+    text: str, tool_names: Collection[str], required: Mapping[str, Collection[str]] | None = None
+) -> ParsedToolCall | None:
+    """Rescue a declared tool's call that was cut off (a loop stopped, the token cap reached).
+
+    Tries ``text`` (unwrapped) cut back to each earlier complete value, with the
+    open brackets closed, newest first; returns the first that parses as a call to
+    a declared tool with all its ``required[name]`` arguments, else ``None``. E.g. ``{"name": "f", "arguments": {"options":
+    ["a", "b", "a", "b`` becomes a call of ``f`` with options ``["a", "b", "a"]``.
+    """
+    body = _unwrap(text)
+    if _TAG_CLOSE in body:
+        body = body[: body.index(_TAG_CLOSE)]
+    if body.startswith("```"):
+        body = body.split("\n", 1)[1] if "\n" in body else ""
+    body = body.rstrip("`").strip()
+    if not body.startswith("{"):
+        return None
+    stack: list[str] = []
+    in_string = escaped = False
+    cuts: list[tuple[int, str]] = []  # (end index, closers) after each complete value
+    for i, ch in enumerate(body):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+                cuts.append((i + 1, "".join(reversed(stack))))
+            continue
+        if ch == '"':
+            in_string = True
+        elif ch in "{[":
+            stack.append("}" if ch == "{" else "]")
+        elif ch in "}]":
+            if not stack:
+                break
+            stack.pop()
+            cuts.append((i + 1, "".join(reversed(stack))))
+            if not stack:
+                break
+        elif ch == ",":
+            cuts.append((i, "".join(reversed(stack))))
+    for end, closers in reversed(cuts[-200:]):
+        call = parse_tool_call(body[:end].rstrip().rstrip(",") + closers, tool_names)
+        if call is not None:
+            needed = set((required or {}).get(call.name, ()))
+            if needed <= set(json.loads(call.arguments)):
+                return call
+    return None
+
+
+def find_tool_call(text: str, tool_names: Collection[str]) -> tuple[int, ParsedToolCall] | None:
+    """The first complete call to a declared tool anywhere in ``text``, with where it starts.
+
+    Small models often write a sentence first ("Sure! Here is the call:") and the
+    call after it, bare, fenced or tagged. The start returned includes a fence
+    or ``<tool_call>`` tag around the object, so ``text[:start]`` is the prose before it.
+    """
+    for start, ch in enumerate(text):
+        if ch != "{":
+            continue
+        end = object_end(text, start)
+        if end is None:
+            continue
+        call = parse_tool_call(text[start:end], tool_names)
+        if call is None:
+            continue
+        before = text[:start].rstrip()
+        for opener in (_TAG_OPEN, "```json", "```JSON", "```"):
+            if before.endswith(opener):
+                return len(before) - len(opener), call
+        return start, call
+    return None
+
+
+def object_end(text: str, start: int) -> int | None:
+    """The index after the ``}`` closing the object opened at ``text[start]``, or ``None``."""
+    depth = 0
+    in_string = escaped = False
+    for i in range(start, len(text)):
+        ch = text[i]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return None

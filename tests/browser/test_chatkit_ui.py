@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
+from .helpers import create_thread
 from .stubs import block_chatkit_cdn, serve_chatkit_stub
 
 pytestmark = pytest.mark.browser
@@ -26,6 +29,8 @@ def recorded_options(page) -> dict:
                 colorScheme: o.theme?.colorScheme,
                 onClientTool: typeof o.onClientTool,
                 headerRight: o.header?.rightAction?.icon ?? null,
+                uploadStrategy: o.api.uploadStrategy ?? null,
+                attachments: o.composer?.attachments ?? null,
             };
         }"""
     )
@@ -55,6 +60,11 @@ def test_chatkit_gets_endpoint_domain_key_and_csrf_fetch(servers, page, artifact
     assert options["colorScheme"] in ("light", "dark")
     assert options["onClientTool"] == "function"
     assert options["headerRight"] in ("light-mode", "dark-mode")
+    # Attachments: the strategy and limits come from the server's settings.
+    assert options["uploadStrategy"] == {"type": "two_phase"}
+    attachments = options["attachments"]
+    assert attachments["enabled"] is True and attachments["maxSize"] == 10_485_760 and attachments["maxCount"] == 5
+    assert attachments["accept"]["application/pdf"] == [".pdf"] and ".md" in attachments["accept"]["text/*"]
 
     # ChatKit calls api.fetch for every request; call it the same way.
     status, body = page.evaluate(
@@ -91,8 +101,20 @@ def test_chatkit_gets_endpoint_domain_key_and_csrf_fetch(servers, page, artifact
 def test_chatkit_reopens_thread_from_url(servers, page):
     server = servers("chatkit")
     serve_chatkit_stub(page)
-    page.goto(server.url + "/?thread=thr_shared_link")
-    assert recorded_options(page)["initialThread"] == "thr_shared_link"
+    page.goto(server.url + "/")
+    thread_id = create_thread(page, "a thread to link to")
+    page.goto(f"{server.url}/?thread={thread_id}")
+    assert recorded_options(page)["initialThread"] == thread_id
+    expect(page.get_by_test_id("link-notice")).to_have_count(0)
+
+
+def test_chatkit_gets_no_dead_link_and_says_so(servers, page):
+    server = servers("chatkit")
+    serve_chatkit_stub(page)
+    page.goto(server.url + "/?thread=thr_someone_elses")
+    expect(page.get_by_test_id("link-notice")).to_have_text(re.compile("This chat doesn't exist or isn't yours"))
+    assert recorded_options(page)["initialThread"] is None
+    assert "thread=" not in page.url
 
 
 def test_chatkit_mode_says_so_when_the_script_cannot_load(servers, page):

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { parseConfig } from "./config";
+import { defaultModel, parseConfig, promptsFor } from "./config";
 import { makeCsrfFetch, readCookie } from "./csrf";
 import { chooseUi, waitForElement } from "./uiChoice";
 
@@ -7,6 +7,20 @@ describe("page config", () => {
   it("falls back to defaults for missing or wrong values", () => {
     expect(parseConfig({ ui: "nonsense", loadTimeoutMs: -1 })).toMatchObject({ ui: "auto", loadTimeoutMs: 4000, apiUrl: "/chatkit" });
     expect(parseConfig({ ui: "builtin", domainKey: "k" })).toMatchObject({ ui: "builtin", domainKey: "k" });
+    expect(parseConfig({ models: "x", startPrompts: [{ label: 1 }], missingThread: "yes" })).toMatchObject({ models: [], startPrompts: [], missingThread: false });
+  });
+
+  it("reads models and prompts; the default model is the marked one, else the first", () => {
+    const c = parseConfig({
+      models: [{ id: "a", label: "A" }, { id: "b", label: "B", default: true }, { label: "no id" }],
+      startPrompts: [{ label: "Dark", prompt: "go dark", theme: "light" }, { label: "Any", prompt: "hi", theme: "sepia" }],
+    });
+    expect(c.models.map((m) => m.id)).toEqual(["a", "b"]);
+    expect(defaultModel(c.models)).toBe("b");
+    expect(defaultModel([{ id: "x", label: "X", default: false }])).toBe("x");
+    expect(defaultModel([])).toBeNull();
+    expect(promptsFor(c.startPrompts, "light").map((p) => p.label)).toEqual(["Dark", "Any"]);
+    expect(promptsFor(c.startPrompts, "dark").map((p) => p.label)).toEqual(["Any"]);
   });
 });
 

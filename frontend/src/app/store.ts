@@ -29,6 +29,9 @@ export const useThemeStore = create<ThemeState>()(
   ),
 );
 
+/** What a ?thread= link to an unknown or someone else's thread shows (never the raw id). */
+export const MISSING_THREAD_MESSAGE = "This chat doesn't exist or isn't yours.";
+
 export function threadFromUrl(search: string = window.location.search): string | null {
   return new URLSearchParams(search).get("thread") || null;
 }

@@ -22,7 +22,7 @@ export function ThreadHeader({
   const [draft, setDraft] = useState("");
   const input = useRef<HTMLInputElement>(null);
 
-  useEffect(() => setMode("view"), [thread?.id]);
+  // The parent keys this header by thread id, so a new thread starts in "view" mode.
   useEffect(() => {
     if (mode === "rename") input.current?.select();
   }, [mode]);
@@ -52,6 +52,7 @@ export function ThreadHeader({
             </label>
             <input
               id="rename-input"
+              dir="auto"
               ref={input}
               value={draft}
               onChange={(e) => setDraft(e.target.value)}
@@ -68,7 +69,7 @@ export function ThreadHeader({
             </button>
           </form>
         ) : (
-          <h1 className="truncate text-sm font-semibold text-zinc-900 dark:text-zinc-100" data-testid="thread-title">
+          <h1 className="truncate text-sm font-semibold text-zinc-900 dark:text-zinc-100" data-testid="thread-title" dir="auto">
             {thread ? threadTitle(thread) : "New chat"}
           </h1>
         )}

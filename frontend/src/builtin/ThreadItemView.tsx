@@ -3,6 +3,7 @@ import { useState } from "react";
 import type { Theme } from "../app/store";
 import { itemText } from "../protocol/reducer";
 import type { ActionConfig, FeedbackKind, Task, ThreadItem } from "../protocol/types";
+import { MessageAttachments } from "./attachments/MessageAttachments";
 import { CopyIcon, RetryIcon, ThumbDownIcon, ThumbUpIcon } from "./icons";
 import { Markdown } from "./Markdown";
 import { WidgetRenderer } from "./widgets/WidgetRenderer";
@@ -13,12 +14,23 @@ export interface ItemActions {
   action: (itemId: string | null, action: ActionConfig) => void;
 }
 
-function AssistantActions({ item, actions, canAct }: { item: ThreadItem; actions: ItemActions; canAct: boolean }) {
-  const [given, setGiven] = useState<FeedbackKind | null>(null);
+function AssistantActions({
+  item,
+  actions,
+  canAct,
+  given,
+  canRetry,
+}: {
+  item: ThreadItem;
+  actions: ItemActions;
+  canAct: boolean;
+  /** Feedback already given (kept by the server, shown after a reload). */
+  given: FeedbackKind | null;
+  /** Retry is hidden in a locked or closed thread: it would delete the answer first. */
+  canRetry: boolean;
+}) {
   const [copied, setCopied] = useState(false);
-  const give = async (kind: FeedbackKind) => {
-    if (await actions.feedback(item.id, kind)) setGiven(kind);
-  };
+  const give = (kind: FeedbackKind) => void actions.feedback(item.id, kind);
   const copy = async () => {
     try {
       await navigator.clipboard.writeText(itemText(item));
@@ -39,9 +51,11 @@ function AssistantActions({ item, actions, canAct }: { item: ThreadItem; actions
       <button type="button" className={`icon-btn-sm ${given === "negative" ? "text-rose-600 dark:text-rose-400" : ""}`} onClick={() => give("negative")} aria-label="Bad answer" aria-pressed={given === "negative"} title="Bad answer" data-testid="feedback-negative" disabled={!canAct}>
         <ThumbDownIcon filled={given === "negative"} />
       </button>
-      <button type="button" className="icon-btn-sm" onClick={() => actions.retry(item.id)} aria-label="Retry this answer" title="Retry" data-testid="retry-button" disabled={!canAct}>
-        <RetryIcon />
-      </button>
+      {canRetry && (
+        <button type="button" className="icon-btn-sm" onClick={() => actions.retry(item.id)} aria-label="Retry this answer" title="Retry" data-testid="retry-button" disabled={!canAct}>
+          <RetryIcon />
+        </button>
+      )}
     </div>
   );
 }
@@ -52,8 +66,16 @@ function TaskLine({ task }: { task: Task }) {
     <li className="flex items-start gap-2">
       <span className={`mt-1.5 size-2 shrink-0 rounded-full ${loading ? "animate-pulse bg-indigo-500" : "bg-zinc-400 dark:bg-zinc-600"}`} aria-hidden="true" />
       <span>
-        {task.title && <span className="font-medium text-zinc-800 dark:text-zinc-200">{task.title}</span>}
-        {task.content && <span className="block text-zinc-600 dark:text-zinc-400">{task.content}</span>}
+        {task.title && (
+          <span className="font-medium text-zinc-800 dark:text-zinc-200" dir="auto">
+            {task.title}
+          </span>
+        )}
+        {"content" in task && task.content && (
+          <span className="block text-zinc-600 dark:text-zinc-400" dir="auto">
+            {task.content}
+          </span>
+        )}
       </span>
     </li>
   );
@@ -64,39 +86,58 @@ export function ThreadItemView({
   isLast,
   streaming,
   theme,
+  readOnly = false,
+  feedback = null,
+  cutOff = false,
+  acted = false,
   actions,
 }: {
   item: ThreadItem;
   isLast: boolean;
   streaming: boolean;
   theme: Theme;
+  /** A locked or closed thread: no retry, no widget actions. */
+  readOnly?: boolean;
+  feedback?: FeedbackKind | null;
+  /** The answer was stopped before it was finished. */
+  cutOff?: boolean;
+  /** The widget's action was sent: its controls wait for the answer. */
+  acted?: boolean;
   actions: ItemActions;
 }) {
   switch (item.type) {
     case "user_message":
       return (
-        <div className="flex justify-end" data-testid="message-user" data-item-id={item.id}>
-          <div className="max-w-[85%] whitespace-pre-wrap rounded-2xl rounded-br-md bg-zinc-100 px-4 py-2.5 text-[15px] leading-6 text-zinc-900 dark:bg-zinc-800 dark:text-zinc-100">
-            {itemText(item)}
-          </div>
+        <div className="flex flex-col items-end gap-2" data-testid="message-user" data-item-id={item.id}>
+          <MessageAttachments attachments={item.attachments} />
+          {itemText(item) && (
+            <div dir="auto" className="max-w-[85%] whitespace-pre-wrap rounded-2xl rounded-br-md bg-zinc-100 px-4 py-2.5 text-[15px] leading-6 text-zinc-900 dark:bg-zinc-800 dark:text-zinc-100">
+              {itemText(item)}
+            </div>
+          )}
         </div>
       );
     case "assistant_message": {
       const live = streaming && isLast;
       const text = itemText(item);
       return (
-        <div className="group" data-testid="message-assistant" data-item-id={item.id} data-streaming={live ? "true" : "false"} aria-busy={live}>
+        <div className="group" data-testid="message-assistant" data-item-id={item.id} data-streaming={live ? "true" : "false"} data-cut-off={cutOff ? "true" : "false"} aria-busy={live}>
           <div className="text-[15px] leading-7 text-zinc-900 dark:text-zinc-100">
             <Markdown text={text} className={live ? "md-streaming" : ""} />
           </div>
-          {!live && <AssistantActions item={item} actions={actions} canAct={!streaming} />}
+          {cutOff && !live && (
+            <p className="mt-1 inline-flex items-center gap-1.5 rounded-md bg-zinc-100 px-2 py-0.5 text-xs font-medium text-zinc-700 dark:bg-zinc-800 dark:text-zinc-300" data-testid="cut-off">
+              <span aria-hidden="true">⏹</span> Stopped: this answer was cut off
+            </p>
+          )}
+          {!live && <AssistantActions item={item} actions={actions} canAct={!streaming} given={feedback} canRetry={!readOnly} />}
         </div>
       );
     }
     case "widget":
       return (
         <div data-testid="message-widget" data-item-id={item.id}>
-          <WidgetRenderer widget={item.widget} theme={theme} disabled={streaming} onAction={(action, values) => actions.action(item.id, values ? { ...action, payload: { ...((action.payload as object) ?? {}), ...values } } : action)} />
+          <WidgetRenderer widget={item.widget} theme={theme} disabled={streaming || readOnly || acted} onAction={(action, values) => actions.action(item.id, values ? { ...action, payload: { ...((action.payload as object) ?? {}), ...values } } : action)} />
         </div>
       );
     case "workflow":

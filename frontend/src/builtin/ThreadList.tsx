@@ -21,7 +21,7 @@ export function ThreadList({
           <PlusIcon /> New chat
         </button>
       </div>
-      <h2 className="px-4 pb-1 pt-2 text-xs font-semibold uppercase tracking-wide text-zinc-500 dark:text-zinc-400">History</h2>
+      <h2 className="px-4 pb-1 pt-2 text-xs font-semibold uppercase tracking-wide text-zinc-600 dark:text-zinc-400">History</h2>
       <ul className="min-h-0 flex-1 space-y-0.5 overflow-y-auto px-2 pb-3" data-testid="thread-list">
         {list.threads.map((t) => {
           const current = t.id === currentId;
@@ -39,14 +39,16 @@ export function ThreadList({
                     : "text-zinc-700 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800/60"
                 }`}
               >
-                <span className="min-w-0 flex-1 truncate">{threadTitle(t)}</span>
-                <span className="shrink-0 text-xs text-zinc-400 dark:text-zinc-500">{shortDate(t.created_at)}</span>
+                <span className="min-w-0 flex-1 truncate" dir="auto">
+                  {threadTitle(t)}
+                </span>
+                <span className="shrink-0 text-xs text-zinc-600 dark:text-zinc-400">{shortDate(t.created_at)}</span>
               </button>
             </li>
           );
         })}
         {!list.loading && list.threads.length === 0 && !list.error && (
-          <li className="px-3 py-2 text-sm text-zinc-500 dark:text-zinc-400">No chats yet.</li>
+          <li className="px-3 py-2 text-sm text-zinc-600 dark:text-zinc-400">No chats yet.</li>
         )}
         {list.error && (
           <li role="alert" className="px-3 py-2 text-sm text-red-700 dark:text-red-300" data-testid="thread-list-error">

@@ -1,22 +1,22 @@
 // The scrolling conversation: earlier-items button, items, live progress,
 // errors and notices in place, or the start screen for a new chat.
 import { useEffect, useRef } from "react";
+import { promptsFor, type StartPrompt } from "../app/config";
 import type { Theme } from "../app/store";
-import { GREETING, START_PROMPTS } from "../app/prompts";
 import type { ConversationState } from "../protocol/reducer";
 import { SparkleIcon } from "./icons";
 import { Markdown } from "./Markdown";
 import { ThreadItemView, type ItemActions } from "./ThreadItemView";
 
-function StartScreen({ onPrompt }: { onPrompt: (prompt: string) => void }) {
+function StartScreen({ greeting, prompts, onPrompt }: { greeting: string; prompts: StartPrompt[]; onPrompt: (prompt: string) => void }) {
   return (
     <div className="flex flex-1 flex-col items-center justify-center px-6 py-12 text-center" data-testid="start-screen">
       <div className="mb-4 flex size-12 items-center justify-center rounded-2xl bg-indigo-600 text-2xl text-white shadow-sm">
         <SparkleIcon />
       </div>
-      <h2 className="text-2xl font-semibold tracking-tight text-zinc-900 dark:text-zinc-50">{GREETING}</h2>
+      <h2 className="text-2xl font-semibold tracking-tight text-zinc-900 dark:text-zinc-50">{greeting}</h2>
       <div className="mt-8 grid w-full max-w-2xl gap-3 sm:grid-cols-3">
-        {START_PROMPTS.map((p) => (
+        {prompts.map((p) => (
           <button
             key={p.label}
             type="button"
@@ -24,8 +24,12 @@ function StartScreen({ onPrompt }: { onPrompt: (prompt: string) => void }) {
             className="rounded-xl border border-zinc-200 bg-white p-4 text-left text-sm shadow-xs transition hover:border-zinc-300 hover:bg-zinc-50 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:border-zinc-800 dark:bg-zinc-900 dark:hover:border-zinc-700 dark:hover:bg-zinc-800"
             data-testid="start-prompt"
           >
-            <span className="block font-medium text-zinc-900 dark:text-zinc-100">{p.label}</span>
-            <span className="mt-1 line-clamp-2 block text-zinc-500 dark:text-zinc-400">{p.prompt}</span>
+            <span className="block font-medium text-zinc-900 dark:text-zinc-100" dir="auto">
+              {p.label}
+            </span>
+            <span className="mt-1 line-clamp-2 block text-zinc-600 dark:text-zinc-400" dir="auto">
+              {p.prompt}
+            </span>
           </button>
         ))}
       </div>
@@ -36,6 +40,9 @@ function StartScreen({ onPrompt }: { onPrompt: (prompt: string) => void }) {
 export function ThreadView({
   state,
   theme,
+  readOnly = false,
+  greeting,
+  prompts,
   actions,
   onLoadEarlier,
   onPrompt,
@@ -44,6 +51,10 @@ export function ThreadView({
 }: {
   state: ConversationState;
   theme: Theme;
+  /** A locked or closed thread: no retry, no widget actions. */
+  readOnly?: boolean;
+  greeting: string;
+  prompts: StartPrompt[];
   actions: ItemActions;
   onLoadEarlier: () => void;
   onPrompt: (prompt: string) => void;
@@ -74,7 +85,7 @@ export function ThreadView({
       data-thread-id={state.thread?.id ?? ""}
     >
       {empty ? (
-        <StartScreen onPrompt={onPrompt} />
+        <StartScreen greeting={greeting} prompts={promptsFor(prompts, theme)} onPrompt={onPrompt} />
       ) : (
         <div className="mx-auto w-full max-w-3xl flex-1 space-y-6 px-4 py-6" role="log" aria-live="polite" aria-busy={state.streaming}>
           {state.loading && (
@@ -91,7 +102,18 @@ export function ThreadView({
             </div>
           )}
           {state.items.map((item) => (
-            <ThreadItemView key={item.id} item={item} isLast={item === lastItem} streaming={state.streaming} theme={theme} actions={actions} />
+            <ThreadItemView
+              key={item.id}
+              item={item}
+              isLast={item === lastItem}
+              streaming={state.streaming}
+              theme={theme}
+              readOnly={readOnly}
+              feedback={state.feedback[item.id] ?? null}
+              cutOff={state.cutOff.includes(item.id)}
+              acted={state.actedWidgets.includes(item.id)}
+              actions={actions}
+            />
           ))}
           {state.streaming && state.progress && (
             <div className="flex items-center gap-2 text-sm text-zinc-500 dark:text-zinc-400" role="status" data-testid="progress">
@@ -119,14 +141,20 @@ export function ThreadView({
                     : "border-sky-200 bg-sky-50 text-sky-900 dark:border-sky-900 dark:bg-sky-950/60 dark:text-sky-200"
               }`}
             >
-              {n.title && <strong className="block">{n.title}</strong>}
+              {n.title && (
+                <strong className="block" dir="auto">
+                  {n.title}
+                </strong>
+              )}
               <Markdown text={n.message} />
             </div>
           ))}
           {state.error && (
             <div role="alert" data-testid="error" data-code={state.error.code} className="flex items-start gap-3 rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800 dark:border-red-900 dark:bg-red-950/60 dark:text-red-200">
-              <span className="flex-1">{state.error.message}</span>
-              {state.error.allowRetry && state.thread && (
+              <span className="flex-1" dir="auto">
+                {state.error.message}
+              </span>
+              {state.error.allowRetry && state.thread && !readOnly && (
                 <button type="button" className="font-medium underline underline-offset-2" onClick={onRetry} data-testid="error-retry">
                   Retry
                 </button>

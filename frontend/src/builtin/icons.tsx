@@ -74,3 +74,14 @@ export const SparkleIcon = () => (
     <path d="M12 3l1.9 5.1L19 10l-5.1 1.9L12 17l-1.9-5.1L5 10l5.1-1.9z" />
   </Svg>
 );
+export const LockIcon = () => (
+  <Svg className="mt-0.5 shrink-0">
+    <rect x="5" y="11" width="14" height="10" rx="2" />
+    <path d="M8 11V7a4 4 0 0 1 8 0v4" />
+  </Svg>
+);
+export const CheckIcon = () => (
+  <Svg>
+    <path d="M5 12l5 5L20 7" />
+  </Svg>
+);

@@ -1,10 +1,11 @@
 // Binds the pure conversation reducer to the transport: opening a thread,
 // sending, streaming, stopping, retrying, actions and client tools.
-import { useCallback, useEffect, useReducer, useRef } from "react";
+import { useCallback, useEffect, useLayoutEffect, useReducer, useRef } from "react";
 import { runClientEffect, runClientTool } from "../app/clientTools";
+import { MISSING_THREAD_MESSAGE } from "../app/store";
 import type { ChatKitClient } from "../protocol/client";
 import { ChatKitError, isAbort } from "../protocol/errors";
-import { conversationReducer, initialConversation, userMessageBefore } from "../protocol/reducer";
+import { conversationReducer, initialConversation, userMessageBefore, type ItemState } from "../protocol/reducer";
 import * as req from "../protocol/requests";
 import type { ActionConfig, FeedbackKind, Page, ThreadItem, ThreadMetadata, ThreadStreamEvent } from "../protocol/types";
 
@@ -15,15 +16,28 @@ function asChatKitError(err: unknown): ChatKitError {
   return new ChatKitError("protocol", "client_error", err instanceof Error ? err.message : "Something went wrong.");
 }
 
-export function useConversation(
-  client: ChatKitClient,
-  hooks: { onThread: (thread: ThreadMetadata) => void },
-) {
+export interface ConversationHooks {
+  /** A thread was created, renamed or updated: the history list follows. */
+  onThread: (thread: ThreadMetadata) => void;
+  /** The thread asked for doesn't exist or isn't this owner's (404). */
+  onMissing: (threadId: string) => void;
+  /** Past feedback and stopped answers of a thread (the protocol's items carry neither). */
+  loadItemState: (threadId: string) => Promise<ItemState>;
+}
+
+/** A thread that refuses new turns (locked or closed by an admin). */
+export function isReadOnly(thread: ThreadMetadata | null): boolean {
+  return !!thread?.status && thread.status.type !== "active";
+}
+
+export function useConversation(client: ChatKitClient, hooks: ConversationHooks) {
   const [state, dispatch] = useReducer(conversationReducer, initialConversation);
   const abortRef = useRef<AbortController | null>(null);
   const loadSeq = useRef(0);
   const hooksRef = useRef(hooks);
-  hooksRef.current = hooks;
+  useLayoutEffect(() => {
+    hooksRef.current = hooks;
+  });
 
   const onEvent = useCallback((event: ThreadStreamEvent) => {
     dispatch({ type: "event", event });
@@ -84,15 +98,25 @@ export function useConversation(
       }
       dispatch({ type: "load.start" });
       try {
-        const [thread, page] = await Promise.all([
+        const [thread, page, itemState] = await Promise.all([
           client.request<ThreadMetadata & { items?: unknown }>(req.getThread(threadId)),
           client.request<Page<ThreadItem>>(req.listItems(threadId, ITEM_PAGE_SIZE)),
+          // A nicety: a failure here must not hide the conversation.
+          hooksRef.current.loadItemState(threadId).catch(() => undefined),
         ]);
         if (seq !== loadSeq.current) return; // another thread was opened meanwhile
         const { items: _items, ...meta } = thread;
-        dispatch({ type: "load.done", thread: meta, page });
+        dispatch({ type: "load.done", thread: meta, page, itemState });
       } catch (err) {
-        if (seq === loadSeq.current) dispatch({ type: "failure", error: asChatKitError(err) });
+        if (seq !== loadSeq.current) return;
+        const error = asChatKitError(err);
+        if (error.status === 404) {
+          // A dead or foreign link: say so in words, without the raw id, and forget it.
+          dispatch({ type: "failure", error: { code: "thread_missing", message: MISSING_THREAD_MESSAGE, allowRetry: false } });
+          hooksRef.current.onMissing(threadId);
+        } else {
+          dispatch({ type: "failure", error });
+        }
       }
     },
     [client],
@@ -108,14 +132,18 @@ export function useConversation(
     }
   }, [client, state.thread, state.earlierCursor]);
 
-  const send = useCallback((text: string) => runStream(req.sendMessage(state.thread?.id ?? null, text)), [runStream, state.thread]);
+  const send = useCallback(
+    (text: string, model: string | null = null, attachmentIds: string[] = []) =>
+      runStream(req.sendMessage(state.thread?.id ?? null, text, model, attachmentIds)),
+    [runStream, state.thread],
+  );
 
   const stop = useCallback(() => abortRef.current?.abort(), []);
 
   /** Retry the answer to the user message at or before `itemId`. */
   const retry = useCallback(
     (itemId?: string) => {
-      if (!state.thread) return;
+      if (!state.thread || isReadOnly(state.thread)) return;
       const target = itemId ? state.items.find((it) => it.id === itemId) : undefined;
       const userId = target?.type === "user_message" ? target.id : userMessageBefore(state.items, itemId ?? "");
       if (!userId) return;
@@ -129,6 +157,7 @@ export function useConversation(
       if (!state.thread) return false;
       try {
         await client.request(req.feedback(state.thread.id, [itemId], kind));
+        dispatch({ type: "feedback.given", itemId, kind });
         return true;
       } catch (err) {
         dispatch({ type: "failure", error: asChatKitError(err) });
@@ -145,7 +174,9 @@ export function useConversation(
         runClientEffect(config.type, (config.payload as Record<string, unknown>) ?? {});
         return;
       }
-      if (!state.thread) return;
+      if (!state.thread || isReadOnly(state.thread)) return;
+      // One choice per widget: its controls stay disabled until the answer updates it.
+      if (itemId) dispatch({ type: "widget.acted", itemId });
       void runStream(req.customAction(state.thread.id, itemId, config));
     },
     [runStream, state.thread],

@@ -1,13 +1,15 @@
 // The official UI: OpenAI's <openai-chatkit> web component through
 // @openai/chatkit-react, pointed at our Django endpoint.
+import type { ChatKitIcon, ModelOption } from "@openai/chatkit";
 import { ChatKit, useChatKit } from "@openai/chatkit-react";
 import { useEffect, useMemo, useRef, useState } from "react";
-import type { PageConfig } from "../app/config";
+import { attachmentsEnabled } from "../app/attachmentOptions";
+import { promptsFor, type PageConfig } from "../app/config";
 import { makeCsrfFetch } from "../app/csrf";
 import { runClientEffect, runClientTool } from "../app/clientTools";
-import { GREETING, START_PROMPTS } from "../app/prompts";
 import { useThemeStore, useThreadStore } from "../app/store";
 import { CHATKIT_ELEMENT, waitForElement } from "../app/uiChoice";
+import { errorFromResponse } from "../protocol/errors";
 
 export function ChatKitPanel({ config }: { config: PageConfig }) {
   const theme = useThemeStore((s) => s.theme);
@@ -17,20 +19,49 @@ export function ChatKitPanel({ config }: { config: PageConfig }) {
   const [error, setError] = useState<string | null>(null);
   // The thread ChatKit itself last showed, so we only steer it on real URL changes.
   const shownThread = useRef<string | null>(initialThread);
-  const csrfFetch = useMemo(() => makeCsrfFetch(), []);
+  // A refused request (rate limit, size) shows the server's own words, which say when to try again.
+  const csrfFetch = useMemo(() => makeCsrfFetch(async (input, init) => {
+    const res = await window.fetch(input, init);
+    if (res.status === 429 || res.status === 413) void errorFromResponse(res.clone()).then((e) => setError(e.message));
+    return res;
+  }), []);
+  const prompts = useMemo(
+    () => promptsFor(config.startPrompts, theme).map((p) => ({ label: p.label, prompt: p.prompt, ...(p.icon ? { icon: p.icon as ChatKitIcon } : {}) })),
+    [config.startPrompts, theme],
+  );
+  // The same list as the built-in picker; ChatKit sends the pick as inference_options.model.
+  const models: ModelOption[] | undefined = config.models.length > 1 ? config.models.map((m) => ({ id: m.id, label: m.label, default: m.default })) : undefined;
 
   const chatkit = useChatKit({
-    api: { url: config.apiUrl, domainKey: config.domainKey, fetch: csrfFetch },
+    api: {
+      url: config.apiUrl,
+      domainKey: config.domainKey,
+      fetch: csrfFetch,
+      uploadStrategy:
+        config.attachments.strategy === "direct" ? { type: "direct", uploadUrl: config.attachments.uploadUrl } : { type: "two_phase" },
+    },
     theme: { colorScheme: theme, radius: "round" },
     // The theme toggle lives in ChatKit's own header (the frame owns that space).
     header: { rightAction: { icon: theme === "dark" ? "light-mode" : "dark-mode", onClick: toggleTheme } },
     initialThread,
     history: { enabled: true, showRename: true, showDelete: true },
-    startScreen: { greeting: GREETING, prompts: START_PROMPTS },
+    startScreen: { greeting: config.greeting, prompts },
     threadItemActions: { feedback: true, retry: true },
-    composer: { placeholder: "Message the assistant" },
+    composer: {
+      placeholder: "Message the assistant",
+      ...(models ? { models } : {}),
+      // Limits from the server's settings; the server checks them again, typing files from their bytes.
+      attachments: {
+        enabled: attachmentsEnabled(config.attachments),
+        maxSize: config.attachments.maxBytes,
+        maxCount: config.attachments.maxCount,
+        accept: config.attachments.accept,
+      },
+    },
     onClientTool: ({ name, params }) => runClientTool(name, params),
     onEffect: ({ name, data }) => runClientEffect(name, data ?? {}),
+    // Widget actions with handler "client" (the built-in client does the same in useConversation).
+    widgets: { onAction: async (action) => runClientEffect(action.type, action.payload ?? {}) },
     onThreadChange: ({ threadId }) => {
       shownThread.current = threadId;
       useThreadStore.getState().setThreadId(threadId, "replace");

@@ -45,6 +45,14 @@ describe("ChatKitClient.stream", () => {
     expect(err).toMatchObject({ kind: "http", status: 404, code: "not_found", message: "No such thread.", allowRetry: false });
   });
 
+  it("shows a rate limit's own message and lets the user retry it", async () => {
+    const body = JSON.stringify({ error: { code: "rate_limited", message: "Too many messages: at most 20 a minute. Try again in 12 s." } });
+    const client = clientWith(async () => new Response(body, { status: 429, headers: { "Content-Type": "application/json", "Retry-After": "12" } }));
+    const err = await client.stream(sendMessage("thr_x", "hi"), () => {}).catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: "http", status: 429, code: "rate_limited", allowRetry: true });
+    expect((err as Error).message).toMatch(/Try again in 12 s/);
+  });
+
   it("explains a 403 that is not JSON (Django's CSRF page)", async () => {
     const client = clientWith(async () => new Response("<html>CSRF verification failed</html>", { status: 403 }));
     const err = await client.request(listThreads(20)).catch((e: unknown) => e);

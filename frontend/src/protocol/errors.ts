@@ -49,7 +49,9 @@ export async function errorFromResponse(res: Response): Promise<ChatKitError> {
     // Not JSON (a proxy page, Django's CSRF page): keep the status text.
     if (res.status === 403) message = "The request was refused (403). Reload the page and try again.";
   }
-  return new ChatKitError("http", code, message, { status: res.status, allowRetry: res.status >= 500 });
+  // A rate limit (429) passes: its message says when, and retrying then works.
+  const allowRetry = res.status >= 500 || res.status === 429;
+  return new ChatKitError("http", code, message, { status: res.status, allowRetry });
 }
 
 export function isAbort(err: unknown): boolean {

@@ -109,7 +109,7 @@ describe("reduceEvent: every event type", () => {
 
   it("an update for an unknown item or a mismatched kind changes nothing", () => {
     const before = run([{ type: "thread.item.added", item: assistant }]);
-    const after = run([{ type: "thread.item.updated", item_id: "a1", update: { type: "widget.root.updated", widget: { type: "Card" } } }], before);
+    const after = run([{ type: "thread.item.updated", item_id: "a1", update: { type: "widget.root.updated", widget: { type: "Card", children: [] } } }], before);
     expect(after.items).toEqual(before.items);
   });
 
@@ -177,5 +177,37 @@ describe("conversationReducer", () => {
     expect(s.streaming).toBe(false);
     expect(s.error).toEqual({ code: "network_error", message: "offline", allowRetry: true });
     expect(conversationReducer(s, { type: "error.dismiss" }).error).toBeNull();
+  });
+});
+
+describe("feedback, stopped answers and answered widgets", () => {
+  const reduce = (actions: Parameters<typeof conversationReducer>[1][], from = initialConversation) => actions.reduce(conversationReducer, from);
+
+  it("past feedback comes with the load and clicks update it", () => {
+    let s = reduce([{ type: "load.done", thread, page: { data: [assistant, user], has_more: false, after: null }, itemState: { feedback: { a1: "positive" }, stopped: [] } }]);
+    expect(s.feedback).toEqual({ a1: "positive" });
+    s = conversationReducer(s, { type: "feedback.given", itemId: "a1", kind: "negative" });
+    expect(s.feedback).toEqual({ a1: "negative" });
+  });
+
+  it("stopped answers come with the load; so does one the stop button ends", () => {
+    const loaded = reduce([{ type: "load.done", thread, page: { data: [assistant, user], has_more: false, after: null }, itemState: { feedback: {}, stopped: ["a1"] } }]);
+    expect(loaded.cutOff).toEqual(["a1"]);
+    expect(loaded.items.map((i) => i.id)).toEqual(["u1", "a1"]);
+    const live = reduce([{ type: "stream.start" }, { type: "event", event: { type: "thread.item.added", item: { ...assistant, id: "a2" } } }, { type: "stream.end", aborted: true }], loaded);
+    expect(live.cutOff).toEqual(["a1", "a2"]);
+    const finished = reduce([{ type: "stream.start" }, { type: "event", event: { type: "thread.item.done", item: { ...assistant, id: "a3" } } }, { type: "stream.end" }], live);
+    expect(finished.cutOff).not.toContain("a3");
+  });
+
+  it("a widget stays disabled after its action until the answer touches it or fails", () => {
+    const acted = reduce([{ type: "widget.acted", itemId: "w1" }, { type: "stream.start" }]);
+    expect(acted.actedWidgets).toEqual(["w1"]);
+    const other = conversationReducer(acted, { type: "event", event: { type: "thread.item.done", item: user } });
+    expect(other.actedWidgets).toEqual(["w1"]);
+    const answered = conversationReducer(other, { type: "event", event: { type: "thread.item.updated", item_id: "w1", update: { type: "widget.root.updated", widget: widget.widget } } });
+    expect(answered.actedWidgets).toEqual([]);
+    const failed = conversationReducer(acted, { type: "event", event: { type: "error", code: "custom", message: "no", allow_retry: false } });
+    expect(failed.actedWidgets).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import { ChatKitError, describeErrorCode } from "./errors";
 import type {
   AssistantMessageContent,
   ClientToolCallItem,
+  FeedbackKind,
   Page,
   Thread,
   ThreadItem,
@@ -47,6 +48,12 @@ export interface ConversationState {
   effects: ClientEffect[];
   /** A client tool the server is waiting on (answered with threads.add_client_tool_output). */
   pendingToolCall: ClientToolCallItem | null;
+  /** Feedback given on items, by item id (from the feedback endpoint, then from clicks). */
+  feedback: Record<string, FeedbackKind>;
+  /** Assistant messages that were stopped before they were finished. */
+  cutOff: string[];
+  /** Widgets whose action was sent and not answered yet: their controls stay disabled. */
+  actedWidgets: string[];
 }
 
 export const initialConversation: ConversationState = {
@@ -62,12 +69,15 @@ export const initialConversation: ConversationState = {
   notices: [],
   effects: [],
   pendingToolCall: null,
+  feedback: {},
+  cutOff: [],
+  actedWidgets: [],
 };
 
 export type ConversationAction =
   | { type: "reset" }
   | { type: "load.start" }
-  | { type: "load.done"; thread: ThreadMetadata; page: Page<ThreadItem> }
+  | { type: "load.done"; thread: ThreadMetadata; page: Page<ThreadItem>; itemState?: ItemState }
   | { type: "earlier.done"; page: Page<ThreadItem> }
   /** `truncateAfter`: retry drops everything after that user message, as the server does. */
   | { type: "stream.start"; truncateAfter?: string }
@@ -77,9 +87,32 @@ export type ConversationAction =
   | { type: "error.dismiss" }
   | { type: "effects.consumed" }
   | { type: "toolcall.consumed" }
-  | { type: "thread.renamed"; thread: ThreadMetadata };
+  | { type: "thread.renamed"; thread: ThreadMetadata }
+  | { type: "feedback.given"; itemId: string; kind: FeedbackKind }
+  | { type: "widget.acted"; itemId: string };
 
 const HIDDEN_TYPES = new Set(["hidden_context_item", "sdk_hidden_context"]);
+
+/** What the protocol's items don't carry, from our item-state endpoint: feedback, stopped answers. */
+export interface ItemState {
+  feedback: Record<string, FeedbackKind>;
+  stopped: string[];
+}
+
+/** The item ids a stream event touches (a widget's answer re-enables it). */
+function touchedItem(event: ThreadStreamEvent): string | null {
+  switch (event.type) {
+    case "thread.item.added":
+    case "thread.item.done":
+    case "thread.item.replaced":
+      return event.item.id;
+    case "thread.item.updated":
+    case "thread.item.removed":
+      return event.item_id;
+    default:
+      return null;
+  }
+}
 
 function metadataOf(thread: Thread): ThreadMetadata {
   // The server may send a Thread carrying items; keep only the metadata.
@@ -135,11 +168,10 @@ export function applyItemUpdate(item: ThreadItem, update: ThreadItemUpdate): Thr
       if (item.type !== "widget") return item;
       return {
         ...item,
-        widget: updateComponent(item.widget, update.component_id, (c) => ({
-          ...c,
-          value: (typeof c.value === "string" ? c.value : "") + update.delta,
-          streaming: !update.done,
-        })),
+        // Only Text and Markdown stream their value; other kinds are left as they are.
+        widget: updateComponent(item.widget, update.component_id, (c) =>
+          c.type === "Text" || c.type === "Markdown" ? { ...c, value: (typeof c.value === "string" ? c.value : "") + update.delta, streaming: !update.done } : c,
+        ),
       };
     case "workflow.task.added":
     case "workflow.task.updated":
@@ -217,6 +249,8 @@ export function conversationReducer(state: ConversationState, action: Conversati
         items: action.page.data.filter((it) => !HIDDEN_TYPES.has(it.type)).reverse(),
         hasEarlier: action.page.has_more,
         earlierCursor: action.page.after,
+        feedback: action.itemState?.feedback ?? {},
+        cutOff: action.itemState?.stopped ?? [],
       };
     case "earlier.done": {
       const known = new Set(state.items.map((it) => it.id));
@@ -231,10 +265,19 @@ export function conversationReducer(state: ConversationState, action: Conversati
       }
       return { ...state, items, streaming: true, error: null, progress: null, notices: [], pendingToolCall: null, allowCancel: true };
     }
-    case "stream.end":
-      return { ...state, streaming: false, progress: null };
-    case "event":
-      return reduceEvent(state, action.event);
+    case "stream.end": {
+      // A stop keeps the partial answer (the server saves it too): mark it as cut off.
+      const last = state.items[state.items.length - 1];
+      const stopped = action.aborted && last?.type === "assistant_message" && !state.cutOff.includes(last.id);
+      return { ...state, streaming: false, progress: null, cutOff: stopped ? [...state.cutOff, last.id] : state.cutOff };
+    }
+    case "event": {
+      const next = reduceEvent(state, action.event);
+      // An answer to a widget (or a failed action) gives its controls back.
+      if (action.event.type === "error") return next.actedWidgets.length ? { ...next, actedWidgets: [] } : next;
+      const touched = touchedItem(action.event);
+      return touched && next.actedWidgets.includes(touched) ? { ...next, actedWidgets: next.actedWidgets.filter((id) => id !== touched) } : next;
+    }
     case "failure": {
       const e = action.error;
       return {
@@ -242,6 +285,7 @@ export function conversationReducer(state: ConversationState, action: Conversati
         loading: false,
         streaming: false,
         progress: null,
+        actedWidgets: [],
         error: { code: e.code, message: e.message, allowRetry: e.allowRetry },
       };
     }
@@ -257,6 +301,10 @@ export function conversationReducer(state: ConversationState, action: Conversati
     }
     case "thread.renamed":
       return state.thread?.id === action.thread.id ? { ...state, thread: action.thread } : state;
+    case "feedback.given":
+      return { ...state, feedback: { ...state.feedback, [action.itemId]: action.kind } };
+    case "widget.acted":
+      return state.actedWidgets.includes(action.itemId) ? state : { ...state, actedWidgets: [...state.actedWidgets, action.itemId] };
   }
 }
 

@@ -6,6 +6,7 @@ describe("request builders", () => {
     const input = { content: [{ type: "input_text", text: "hi" }], attachments: [], inference_options: {} };
     expect(req.sendMessage(null, "hi")).toEqual({ type: "threads.create", params: { input } });
     expect(req.sendMessage("thr_1", "hi")).toEqual({ type: "threads.add_user_message", params: { thread_id: "thr_1", input } });
+    expect(req.sendMessage("thr_1", "hi", "echo").params).toMatchObject({ input: { inference_options: { model: "echo" } } });
   });
 
   it("shapes the other requests with the server's field names", () => {

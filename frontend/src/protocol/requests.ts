@@ -22,13 +22,19 @@ export type JsonRequest =
 
 export type ChatKitRequest = StreamingRequest | JsonRequest;
 
-export function textInput(text: string): UserMessageInput {
-  return { content: [{ type: "input_text", text }], attachments: [], inference_options: {} };
+/** A text message with uploaded attachment ids; `model` (a CHATKIT_MODELS id) goes as inference_options.model when given. */
+export function textInput(text: string, model: string | null = null, attachments: string[] = []): UserMessageInput {
+  return { content: [{ type: "input_text", text }], attachments, inference_options: model ? { model } : {} };
 }
 
 /** A new thread when there is none yet, otherwise a message added to it. */
-export function sendMessage(threadId: string | null, text: string): StreamingRequest {
-  const input = textInput(text);
+export function sendMessage(
+  threadId: string | null,
+  text: string,
+  model: string | null = null,
+  attachments: string[] = [],
+): StreamingRequest {
+  const input = textInput(text, model, attachments);
   return threadId
     ? { type: "threads.add_user_message", params: { thread_id: threadId, input } }
     : { type: "threads.create", params: { input } };

@@ -1,6 +1,9 @@
 // TypeScript mirror of the ChatKit protocol (openai-chatkit 1.6.5,
-// chatkit/types.py and widgets.py). Only the fields the client reads are
-// typed strictly; everything else passes through untouched.
+// chatkit/types.py). Only the fields the client reads are typed strictly;
+// everything else passes through untouched. Widgets are @openai/chatkit's own
+// types; the rest is checked against the Python SDK's pydantic JSON Schema by
+// tests/test_protocol_types.py (scripts/protocol-shapes.mjs reads this file).
+import type { Widgets } from "@openai/chatkit";
 
 export interface Page<T> {
   data: T[];
@@ -49,9 +52,28 @@ export interface UserMessageInput {
   inference_options: InferenceOptions;
 }
 
+interface SourceBase {
+  title: string;
+  description?: string | null;
+}
+export interface URLSource extends SourceBase {
+  type: "url";
+  url: string;
+}
+export interface FileSource extends SourceBase {
+  type: "file";
+  filename: string;
+}
+export interface EntitySource extends SourceBase {
+  type: "entity";
+  id: string;
+  label?: string | null;
+}
+export type Source = URLSource | FileSource | EntitySource;
+
 export interface Annotation {
   type: "annotation";
-  source: { type: string; title: string; url?: string };
+  source: Source;
   index?: number | null;
 }
 
@@ -88,16 +110,34 @@ export interface ClientToolCallItem extends ItemBase {
 }
 export interface WidgetItem extends ItemBase {
   type: "widget";
-  widget: WidgetComponent;
+  widget: WidgetRoot;
   copy_text?: string | null;
 }
-export interface Task {
-  type: "custom" | "web_search" | "thought" | "file" | "image";
+interface TaskBase {
   title?: string | null;
-  content?: string | null;
   status_indicator?: "none" | "loading" | "complete";
-  [key: string]: unknown;
 }
+export interface CustomTask extends TaskBase {
+  type: "custom";
+  content?: string | null;
+}
+export interface ThoughtTask extends TaskBase {
+  type: "thought";
+  content: string;
+}
+export interface SearchTask extends TaskBase {
+  type: "web_search";
+  queries?: string[];
+  sources?: URLSource[];
+}
+export interface FileTask extends TaskBase {
+  type: "file";
+  sources?: FileSource[];
+}
+export interface ImageTask extends TaskBase {
+  type: "image";
+}
+export type Task = CustomTask | ThoughtTask | SearchTask | FileTask | ImageTask;
 export interface Workflow {
   type: "custom" | "reasoning";
   tasks: Task[];
@@ -123,10 +163,16 @@ export interface GeneratedImageItem extends ItemBase {
 export interface EndOfTurnItem extends ItemBase {
   type: "end_of_turn";
 }
-/** Item kinds this client does not draw (structured input, hidden context). */
-export interface OtherItem extends ItemBase {
-  type: "structured_input" | "hidden_context_item" | "sdk_hidden_context";
-  [key: string]: unknown;
+/** Item kinds this client does not draw. */
+export interface StructuredInputItem extends ItemBase {
+  type: "structured_input";
+  status?: "pending" | "answered" | "skipped";
+  inputs: unknown[];
+}
+/** Kept by the server for the model; items.list and streams leave them out. */
+export interface HiddenContextItem extends ItemBase {
+  type: "hidden_context_item" | "sdk_hidden_context";
+  content: unknown;
 }
 
 export type ThreadItem =
@@ -138,7 +184,8 @@ export type ThreadItem =
   | TaskItem
   | GeneratedImageItem
   | EndOfTurnItem
-  | OtherItem;
+  | StructuredInputItem
+  | HiddenContextItem;
 
 // --- Widgets: a tree of components, each a JSON object with a `type`. ---
 
@@ -150,13 +197,10 @@ export interface ActionConfig {
   streaming?: boolean;
 }
 
-export interface WidgetComponent {
-  type: string;
-  id?: string | null;
-  key?: string | null;
-  children?: WidgetComponent[] | WidgetComponent | null;
-  [prop: string]: unknown;
-}
+/** A widget's root (Card, ListView, Basic), as @openai/chatkit types it. */
+export type WidgetRoot = Widgets.WidgetRoot;
+/** Any node of a widget tree: a root, a component, or a ListView's item. */
+export type WidgetNode = Widgets.WidgetRoot | Widgets.WidgetComponent | Widgets.ListViewItem;
 
 // --- Item updates (thread.item.updated) ---
 
@@ -171,8 +215,8 @@ export type ThreadItemUpdate =
     }
   | { type: "assistant_message.content_part.done"; content_index: number; content: AssistantMessageContent }
   | { type: "widget.streaming_text.value_delta"; component_id: string; delta: string; done: boolean }
-  | { type: "widget.component.updated"; component_id: string; component: WidgetComponent }
-  | { type: "widget.root.updated"; widget: WidgetComponent }
+  | { type: "widget.component.updated"; component_id: string; component: Widgets.WidgetComponent }
+  | { type: "widget.root.updated"; widget: WidgetRoot }
   | { type: "workflow.task.added"; task_index: number; task: Task }
   | { type: "workflow.task.updated"; task_index: number; task: Task }
   | { type: "generated_image.updated"; image: GeneratedImage; progress?: number | null };

@@ -2,7 +2,8 @@
 // renderer; unknown types render their children (or nothing) rather than fail.
 import { createContext, useContext, type CSSProperties, type FormEvent, type ReactNode } from "react";
 import type { Theme } from "../../app/store";
-import type { ActionConfig, WidgetComponent } from "../../protocol/types";
+import type { ActionConfig, WidgetNode, WidgetRoot } from "../../protocol/types";
+import { childrenOf } from "../../protocol/widgetTree";
 import { Markdown } from "../Markdown";
 import { boxStyle, CAPTION_SIZES, color, sizeStyle, space, TEXT_SIZES, TITLE_SIZES, WEIGHTS } from "./style";
 
@@ -14,13 +15,15 @@ interface WidgetEnv {
 
 const Env = createContext<WidgetEnv>({ theme: "light", disabled: false, onAction: () => {} });
 
-function kids(node: WidgetComponent): WidgetComponent[] {
-  const c = node.children;
-  if (!c) return [];
-  return Array.isArray(c) ? c : [c];
-}
+const kids = childrenOf;
 
-function Children({ node }: { node: WidgetComponent }) {
+/**
+ * A node's props, read defensively: the tree is typed by @openai/chatkit, but
+ * it is JSON from a server that may be newer, so each renderer checks what it reads.
+ */
+type Props = { readonly [prop: string]: unknown };
+
+function Children({ node }: { node: WidgetNode }) {
   return (
     <>
       {kids(node).map((child, i) => (
@@ -32,7 +35,7 @@ function Children({ node }: { node: WidgetComponent }) {
 
 const str = (v: unknown): string => (typeof v === "string" ? v : v == null ? "" : String(v));
 
-function textStyle(p: WidgetComponent, theme: Theme, sizes: Record<string, string>): CSSProperties {
+function textStyle(p: Props, theme: Theme, sizes: Record<string, string>): CSSProperties {
   const maxLines = typeof p.maxLines === "number" ? p.maxLines : p.truncate ? 1 : undefined;
   return {
     color: color(p.color, theme),
@@ -56,10 +59,10 @@ function formValues(form: HTMLFormElement): Record<string, unknown> {
   return values;
 }
 
-function Node({ node }: { node: WidgetComponent }): ReactNode {
+function Node({ node }: { node: WidgetNode }): ReactNode {
   const env = useContext(Env);
   const { theme } = env;
-  const p = node;
+  const p: Props = node;
   switch (node.type) {
     case "Card":
     case "Basic": {
@@ -183,20 +186,20 @@ function Node({ node }: { node: WidgetComponent }): ReactNode {
       );
     case "Text":
       return (
-        <p className="w-text" style={textStyle(p, theme, TEXT_SIZES)}>
+        <p className="w-text" dir="auto" style={textStyle(p, theme, TEXT_SIZES)}>
           {str(p.value)}
           {p.streaming ? <span className="caret" aria-hidden="true" /> : null}
         </p>
       );
     case "Title":
       return (
-        <h3 className="w-title" style={textStyle(p, theme, TITLE_SIZES)}>
+        <h3 className="w-title" dir="auto" style={textStyle(p, theme, TITLE_SIZES)}>
           {str(p.value)}
         </h3>
       );
     case "Caption":
       return (
-        <p className="w-caption" style={textStyle(p, theme, CAPTION_SIZES)}>
+        <p className="w-caption" dir="auto" style={textStyle(p, theme, CAPTION_SIZES)}>
           {str(p.value)}
         </p>
       );
@@ -299,7 +302,7 @@ export function WidgetRenderer({
   disabled = false,
   onAction,
 }: {
-  widget: WidgetComponent;
+  widget: WidgetRoot;
   theme: Theme;
   disabled?: boolean;
   onAction: WidgetEnv["onAction"];

@@ -29,7 +29,7 @@ def drop_index(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("chat", "0001_initial"),
+        ("chat", "0006_shipped_widget_templates"),
     ]
 
     operations = [

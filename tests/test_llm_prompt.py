@@ -1,0 +1,181 @@
+"""The embedded model's prompt: tool turns and hidden context in the template's roles; fitting the context."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from agents import ModelSettings
+from chatkit.types import (
+    AssistantMessageContent,
+    AssistantMessageItem,
+    InferenceOptions,
+    SDKHiddenContextItem,
+    UserMessageItem,
+    UserMessageTextContent,
+)
+
+from chat.converter import CANCEL_CONTEXT, ChatConverter
+from chat.llm.local import LocalModel
+from chat.llm.prompt import ContextTooLong, fit_messages, hidden_notes, template_messages
+
+TOOL_TURN = [
+    {"role": "user", "content": "What time is it?"},
+    {"type": "function_call", "call_id": "c1", "name": "current_time", "arguments": '{"timezone":"UTC"}'},
+    {"type": "function_call_output", "call_id": "c1", "output": "Tuesday 01 December 2026, 09:30 (UTC)"},
+]
+
+
+def build(items, tools=(), model=None):
+    model = model or LocalModel()
+    return model.build_request("Be brief.", items, ModelSettings(max_tokens=16), list(tools), [])
+
+
+def test_tool_calls_and_results_keep_the_templates_tool_roles():
+    request, names = build(TOOL_TURN)
+    roles = [m["role"] for m in request["messages"]]
+    assert roles[:4] == ["system", "user", "assistant", "tool"]
+    call = request["messages"][2]["tool_calls"][0]
+    assert call["id"] == "c1" and call["function"] == {"name": "current_time", "arguments": '{"timezone":"UTC"}'}
+    assert request["messages"][3] == {
+        "role": "tool",
+        "tool_call_id": "c1",
+        "content": "Tuesday 01 December 2026, 09:30 (UTC)",
+    }
+    # Nothing is folded into the user's words any more.
+    assert request["messages"][1]["content"] == "What time is it?"
+    assert not any("returned:" in str(m.get("content")) for m in request["messages"])
+    # After a result: no tools, and a system note asks for the answer.
+    assert names == set() and "tools" not in request
+    assert roles[-1] == "system"
+
+
+def test_developer_messages_become_system_and_part_lists_become_strings():
+    messages = template_messages(
+        [
+            {"role": "developer", "content": "note"},
+            {
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": "Hel"}, {"type": "output_text", "text": "lo"}],
+            },
+        ]
+    )
+    assert messages == [{"role": "system", "content": "note"}, {"role": "assistant", "content": "Hello"}]
+
+
+def test_sampling_comes_from_the_model_card_and_settings_override_it():
+    request, _ = build("hi")
+    assert (request["top_p"], request["top_k"], request["repeat_penalty"]) == (0.8, 20, 1.1)
+    model = LocalModel()
+    overridden = model.build_request(
+        "x", "hi", ModelSettings(temperature=0.9, top_p=0.5, presence_penalty=0.3), [], []
+    )[0]
+    assert (overridden["temperature"], overridden["top_p"], overridden["presence_penalty"]) == (0.9, 0.5, 0.3)
+
+
+def _user(text: str, n: int) -> UserMessageItem:
+    return UserMessageItem(
+        id=f"u{n}",
+        thread_id="t",
+        created_at=datetime.now(),
+        content=[UserMessageTextContent(text=text)],
+        inference_options=InferenceOptions(),
+    )
+
+
+async def test_the_sdk_cancel_note_reaches_the_model_as_system_context():
+    items = [
+        _user("Tell me a long story.", 1),
+        AssistantMessageItem(
+            id="a1", thread_id="t", created_at=datetime.now(), content=[AssistantMessageContent(text="Once upon")]
+        ),
+        SDKHiddenContextItem(
+            id="h1",
+            thread_id="t",
+            created_at=datetime.now(),
+            content="The user cancelled the stream. Stop responding to the prior request.",
+        ),
+        _user("What is 2 + 2?", 2),
+    ]
+    model_input = await ChatConverter().to_agent_input(items)
+    request, _ = build(model_input)
+    messages = request["messages"]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "system", "user"]
+    assert messages[3]["content"] == CANCEL_CONTEXT
+    assert "HiddenContext" not in str(messages) and "cancelled the stream" not in str(messages)
+    # The note is what the guard keeps out of answers; the instructions are not.
+    assert hidden_notes(messages) == [CANCEL_CONTEXT]
+
+
+# --- fitting the context ------------------------------------------------------------------------
+
+
+def count_words(messages) -> int:
+    """A stand-in tokenizer for the pure function: one token per word, 5 per message of template."""
+    return sum(len(str(m.get("content") or "").split()) + 5 for m in messages)
+
+
+def test_history_is_trimmed_oldest_first_keeping_system_and_newest():
+    history = [{"role": "system", "content": "Be brief."}]
+    for i in range(30):
+        history += [
+            {"role": "user", "content": f"question {i} " + "x " * 20},
+            {"role": "assistant", "content": f"answer {i}"},
+        ]
+    history.append({"role": "user", "content": "newest"})
+    fitted, tokens = fit_messages(history, count_words, 200, n_ctx=4096)
+    assert tokens == count_words(fitted) <= 200
+    assert fitted[0]["content"] == "Be brief." and fitted[-1]["content"] == "newest"
+    assert fitted[1]["role"] == "user"  # the kept history starts at a user turn
+    # As much recent history as fits: one more turn would not.
+    assert count_words([fitted[0], history[-3], history[-2]] + fitted[1:]) > 200 or len(fitted) == len(history)
+
+
+def test_a_tool_call_and_its_results_are_dropped_together():
+    history = [
+        {"role": "system", "content": "s"},
+        {"role": "user", "content": "old " * 50},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": "result " * 50},
+        {"role": "user", "content": "newest"},
+    ]
+    fitted, _ = fit_messages(history, count_words, 40, n_ctx=4096)
+    assert [m["role"] for m in fitted] == ["system", "user"]
+
+
+def test_a_single_message_too_long_is_refused_with_the_limit():
+    history = [{"role": "system", "content": "s"}, {"role": "user", "content": "word " * 5000}]
+    with pytest.raises(ContextTooLong) as caught:
+        fit_messages(history, count_words, 3584, n_ctx=4096)
+    error = caught.value
+    assert error.needed == 5011 and error.limit == 3584 and error.allow_retry is False
+    assert "5,011 tokens" in error.message and "limit is 3,584 tokens" in error.message
+
+
+@pytest.mark.local_model
+async def test_the_runtime_tokenizer_measures_the_rendered_prompt():
+    from chat.llm import get_model
+
+    model = get_model("local")
+    await model.load()
+    short = [{"role": "user", "content": "hi"}]
+    long = [{"role": "user", "content": "hi " * 300}]
+    base = model.count_tokens(short)
+    assert 3 < base < 60  # the template's own tokens plus "hi"
+    assert 290 <= model.count_tokens(long) - base <= 310  # one token per " hi"
+    tools = [
+        {
+            "type": "function",
+            "function": {"name": "f", "description": "d", "parameters": {"type": "object", "properties": {}}},
+        }
+    ]
+    assert model.count_tokens(short, tools) > base + 20  # the tools' block counts too
+
+    request, _ = model.build_request("Be brief.", "word " * 5000, ModelSettings(max_tokens=512), [], [])
+    with pytest.raises(ContextTooLong) as caught:
+        model.fit_request(request)
+    assert caught.value.limit == model.n_ctx - 512 and caught.value.needed > 5000
