@@ -44,3 +44,12 @@ def test_healthz_is_503_when_the_database_is_down(tmp_path):
     assert response.status_code == 503
     database = response.json()["checks"]["database"]
     assert database["ok"] is False and "OperationalError" in database["error"]
+
+
+def test_healthz_answers_plain_http_when_https_redirects_everything_else(settings):
+    from django.test import Client
+
+    settings.SECURE_SSL_REDIRECT = True
+    http = Client()
+    assert http.get("/healthz").status_code == 200  # probes come over plain HTTP (SECURE_REDIRECT_EXEMPT)
+    assert http.get("/").status_code == 301

@@ -41,6 +41,7 @@ def test_serve_answers_a_turn_with_workers_static_files_and_json_logs(tmp_path):
             STATIC_ROOT=str(tmp_path / "static"),
             ALLOWED_HOSTS="127.0.0.1",
             LOG_LEVEL="INFO",
+            HTTPS="0",  # plain HTTP on the loopback (the production default redirects to HTTPS)
         )
         env.pop("LOG_FORMAT", None)
         log_path = tmp_path / "serve.log"
