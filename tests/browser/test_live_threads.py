@@ -96,3 +96,60 @@ def test_a_second_tab_sees_the_answer_stream_in_and_another_owner_sees_nothing(s
     expect(stranger.get_by_text(QUESTION)).to_have_count(0)
     stranger_context.close()
     context.close()
+
+
+LONG = "Keep writing this answer while I look at another thread " + " ".join(f"w{i}" for i in range(60))
+
+
+def test_switching_threads_keeps_the_answer_being_written(servers, browser, artifacts):
+    """Issue 14: opening another thread mid-answer doesn't stop it; coming back shows it (live while it runs)."""
+    server = servers("builtin")
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    block_chatkit_cdn(page)
+    page.goto(server.url + "/")
+    answers = page.get_by_test_id("message-assistant")
+
+    send(page, "First thread")
+    expect(answers.last).to_have_attribute("data-streaming", "false")
+    page.get_by_test_id("new-thread").click()
+    send(page, LONG)
+    expect(answers.last).to_have_attribute("data-streaming", "true")
+    wait_for(page, lambda: len(answers.last.inner_text().split()) >= 5)
+    second_id = page.url.split("thread=")[1]
+
+    # Away to the first thread while the second's answer is written (0.05 s a word: about 4 s in all).
+    page.get_by_test_id("thread-list-item").filter(has_text="First thread").click()
+    expect(page.get_by_test_id("message-user")).to_have_text(["First thread"])
+    page.wait_for_timeout(500)
+
+    # Back while it still runs: it is shown, still streaming, and grows to the whole answer.
+    page.get_by_test_id("thread-list-item").filter(has_text="Keep writing").click()
+    shown = answers.last
+    expect(shown).to_have_attribute("data-streaming", "true")
+    before = len(shown.inner_text().split())
+    expect(shown).to_have_attribute("data-streaming", "false")
+    expect(shown).to_have_text(LONG)
+    assert before < len(LONG.split()), before
+    expect(page.get_by_test_id("cut-off")).to_have_count(0)
+
+    # Away again with a new answer on its way, and back only after it was finished unseen.
+    send(page, LONG + " again")
+    wait_for(page, lambda: answers.count() == 2 and len(answers.last.inner_text().split()) >= 3)
+    page.get_by_test_id("thread-list-item").filter(has_text="First thread").click()
+    expect(page.get_by_test_id("message-user")).to_have_text(["First thread"])
+
+    def saved_answers() -> list[str]:
+        rows = server.query(
+            "select text from chat_item where thread_id = %s and type = 'assistant_message' order by seq", second_id
+        )
+        return [text for (text,) in rows]
+
+    wait_for(page, lambda: saved_answers() == [LONG, LONG + " again"], timeout=30, seen=saved_answers)
+    page.get_by_test_id("thread-list-item").filter(has_text="Keep writing").click()
+    expect(answers).to_have_count(2)
+    expect(answers.last).to_have_text(LONG + " again")
+    expect(page.get_by_test_id("cut-off")).to_have_count(0)
+    page.screenshot(path=str(artifacts / "browser-switch-keeps-answer.png"))
+    context.close()

@@ -1,11 +1,23 @@
 // Binds the pure conversation reducer to the transport: opening a thread,
 // sending, streaming, stopping, retrying, actions and client tools.
+//
+// Opening another thread doesn't stop an answer being written: its stream keeps
+// running unseen (the server writes and saves it to the end), and coming back to
+// that thread while it runs shows it again, rebuilt from its events (replayStream).
+// Only the stop button, or leaving the page, aborts a stream.
 import { useCallback, useEffect, useLayoutEffect, useReducer, useRef } from "react";
 import { runClientEffect, runClientTool } from "../app/clientTools";
 import { MISSING_THREAD_MESSAGE } from "../app/store";
 import type { ChatKitClient } from "../protocol/client";
 import { ChatKitError, isAbort } from "../protocol/errors";
-import { conversationReducer, initialConversation, userMessageBefore, type ItemState } from "../protocol/reducer";
+import {
+  conversationReducer,
+  initialConversation,
+  replayStream,
+  userMessageBefore,
+  type ConversationState,
+  type ItemState,
+} from "../protocol/reducer";
 import * as req from "../protocol/requests";
 import type { ActionConfig, FeedbackKind, Page, ThreadItem, ThreadMetadata, ThreadStreamEvent } from "../protocol/types";
 
@@ -25,6 +37,18 @@ export interface ConversationHooks {
   loadItemState: (threadId: string) => Promise<ItemState>;
 }
 
+/** One streaming request of this page, shown (attached) or running in the background. */
+interface RunningStream {
+  controller: AbortController;
+  /** The thread it writes in (null until a new thread's `thread.created`). */
+  threadId: string | null;
+  attached: boolean;
+  /** The conversation when it started, and its events since: enough to show it again. */
+  base: ConversationState;
+  truncateAfter?: string;
+  events: ThreadStreamEvent[];
+}
+
 /** A thread that refuses new turns (locked or closed by an admin). */
 export function isReadOnly(thread: ThreadMetadata | null): boolean {
   return !!thread?.status && thread.status.type !== "active";
@@ -32,7 +56,9 @@ export function isReadOnly(thread: ThreadMetadata | null): boolean {
 
 export function useConversation(client: ChatKitClient, hooks: ConversationHooks) {
   const [state, dispatch] = useReducer(conversationReducer, initialConversation);
-  const abortRef = useRef<AbortController | null>(null);
+  /** The stream the shown conversation follows, if any; `running` holds it and the background ones. */
+  const attached = useRef<RunningStream | null>(null);
+  const running = useRef(new Set<RunningStream>());
   const loadSeq = useRef(0);
   const hooksRef = useRef(hooks);
   useLayoutEffect(() => {
@@ -48,7 +74,9 @@ export function useConversation(client: ChatKitClient, hooks: ConversationHooks)
   }, []);
 
   const stateRef = useRef(state);
-  stateRef.current = state;
+  useLayoutEffect(() => {
+    stateRef.current = state;
+  });
 
   /** An event of the open thread written by another connection (protocol/live.ts). */
   const applyLive = useCallback(
@@ -66,15 +94,40 @@ export function useConversation(client: ChatKitClient, hooks: ConversationHooks)
   /** Runs one streaming request; returns false if it failed before or during the stream. */
   const runStream = useCallback(
     async (request: req.StreamingRequest, truncateAfter?: string): Promise<boolean> => {
-      abortRef.current?.abort();
-      const controller = new AbortController();
-      abortRef.current = controller;
+      attached.current?.controller.abort(); // the shown thread's previous stream (a double click)
+      const now = stateRef.current;
+      const stream: RunningStream = {
+        controller: new AbortController(),
+        threadId: now.thread?.id ?? null,
+        attached: true,
+        base: now,
+        truncateAfter,
+        events: [],
+      };
+      attached.current = stream;
+      running.current.add(stream);
       dispatch({ type: "stream.start", truncateAfter });
+      const onStreamEvent = (event: ThreadStreamEvent) => {
+        stream.events.push(event);
+        if (event.type === "thread.created") stream.threadId = event.thread.id;
+        if (stream.attached) {
+          onEvent(event);
+          return;
+        }
+        // Unseen: the history list still follows, and client effects still run.
+        if (event.type === "thread.created" || event.type === "thread.updated") {
+          const { items: _items, ...meta } = event.thread;
+          hooksRef.current.onThread(meta);
+        } else if (event.type === "client_effect") {
+          runClientEffect(event.name, event.data);
+        }
+      };
       try {
-        await client.stream(request, onEvent, controller.signal);
-        dispatch({ type: "stream.end" });
+        await client.stream(request, onStreamEvent, stream.controller.signal);
+        if (stream.attached) dispatch({ type: "stream.end" });
         return true;
       } catch (err) {
+        if (!stream.attached) return isAbort(err);
         if (isAbort(err)) {
           dispatch({ type: "stream.end", aborted: true });
           return true;
@@ -82,7 +135,8 @@ export function useConversation(client: ChatKitClient, hooks: ConversationHooks)
         dispatch({ type: "failure", error: asChatKitError(err) });
         return false;
       } finally {
-        if (abortRef.current === controller) abortRef.current = null;
+        running.current.delete(stream);
+        if (attached.current === stream) attached.current = null;
       }
     },
     [client, onEvent],
@@ -90,8 +144,18 @@ export function useConversation(client: ChatKitClient, hooks: ConversationHooks)
 
   const open = useCallback(
     async (threadId: string | null) => {
-      abortRef.current?.abort();
+      // The shown stream goes on in the background (see the top of this file).
+      if (attached.current) attached.current.attached = false;
+      attached.current = null;
       const seq = ++loadSeq.current;
+      const background = threadId ? [...running.current].find((s) => s.threadId === threadId) : undefined;
+      if (background) {
+        // Still being written: show it as it is now, and follow it again.
+        background.attached = true;
+        attached.current = background;
+        dispatch({ type: "restore", state: replayStream(background.base, background.truncateAfter, background.events) });
+        return;
+      }
       if (!threadId) {
         dispatch({ type: "reset" });
         return;
@@ -138,7 +202,7 @@ export function useConversation(client: ChatKitClient, hooks: ConversationHooks)
     [runStream, state.thread],
   );
 
-  const stop = useCallback(() => abortRef.current?.abort(), []);
+  const stop = useCallback(() => attached.current?.controller.abort(), []);
 
   /** Retry the answer to the user message at or before `itemId`. */
   const retry = useCallback(
@@ -229,7 +293,13 @@ export function useConversation(client: ChatKitClient, hooks: ConversationHooks)
     );
   }, [state.pendingToolCall, state.streaming, runStream]);
 
-  useEffect(() => () => abortRef.current?.abort(), []);
+  // Leaving the page (unmounting the chat) ends every stream, shown or not.
+  useEffect(() => {
+    const streams = running.current;
+    return () => {
+      for (const stream of streams) stream.controller.abort();
+    };
+  }, []);
 
   return { state, applyLive, open, loadEarlier, send, stop, retry, sendFeedback, action, rename, remove, dismissError };
 }

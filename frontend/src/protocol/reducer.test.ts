@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ChatKitError } from "./errors";
-import { conversationReducer, initialConversation, itemText, reduceEvent, userMessageBefore, type ConversationState } from "./reducer";
+import { conversationReducer, initialConversation, itemText, reduceEvent, replayStream, userMessageBefore, type ConversationState } from "./reducer";
 import type { AssistantMessageItem, ThreadItem, ThreadStreamEvent, WidgetItem, WorkflowItem } from "./types";
 
 const T = "2026-01-01T00:00:00";
@@ -209,5 +209,30 @@ describe("feedback, stopped answers and answered widgets", () => {
     expect(answered.actedWidgets).toEqual([]);
     const failed = conversationReducer(acted, { type: "event", event: { type: "error", code: "custom", message: "no", allow_retry: false } });
     expect(failed.actedWidgets).toEqual([]);
+  });
+});
+
+describe("replayStream", () => {
+  it("rebuilds a thread whose answer kept streaming in the background, still streaming", () => {
+    const upd = (update: unknown): ThreadStreamEvent => ({ type: "thread.item.updated", item_id: "a1", update } as ThreadStreamEvent);
+    const base = { ...initialConversation, thread, items: [user], effects: [{ name: "stale", data: {} }] };
+    const events: ThreadStreamEvent[] = [
+      { type: "thread.item.added", item: assistant },
+      upd({ type: "assistant_message.content_part.added", content_index: 0, content: { type: "output_text", text: "", annotations: [] } }),
+      upd({ type: "assistant_message.content_part.text_delta", content_index: 0, delta: "Half an " }),
+      { type: "client_effect", name: "switch_theme", data: { theme: "dark" } },
+      upd({ type: "assistant_message.content_part.text_delta", content_index: 0, delta: "answer" }),
+    ];
+    const s = replayStream(base, undefined, events);
+    expect(s.streaming).toBe(true);
+    expect(s.items.map((it) => it.id)).toEqual(["u1", "a1"]);
+    expect(itemText(s.items[1]!)).toBe("Half an answer");
+    expect(s.effects).toEqual([]); // they ran when they came
+  });
+
+  it("a retry's stream drops the items after the retried message, as the live one did", () => {
+    const base = { ...initialConversation, thread, items: [user, assistant] };
+    const s = replayStream(base, "u1", []);
+    expect(s.items.map((it) => it.id)).toEqual(["u1"]);
   });
 });

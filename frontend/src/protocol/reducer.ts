@@ -89,7 +89,9 @@ export type ConversationAction =
   | { type: "toolcall.consumed" }
   | { type: "thread.renamed"; thread: ThreadMetadata }
   | { type: "feedback.given"; itemId: string; kind: FeedbackKind }
-  | { type: "widget.acted"; itemId: string };
+  | { type: "widget.acted"; itemId: string }
+  /** Show a conversation rebuilt elsewhere (a stream that ran in the background: replayStream). */
+  | { type: "restore"; state: ConversationState };
 
 const HIDDEN_TYPES = new Set(["hidden_context_item", "sdk_hidden_context"]);
 
@@ -239,6 +241,8 @@ export function conversationReducer(state: ConversationState, action: Conversati
   switch (action.type) {
     case "reset":
       return initialConversation;
+    case "restore":
+      return action.state;
     case "load.start":
       return { ...initialConversation, loading: true };
     case "load.done":
@@ -323,4 +327,17 @@ export function itemText(item: ThreadItem): string {
   if (item.type === "assistant_message") return item.content.map((c) => c.text).join("\n\n");
   if (item.type === "user_message") return item.content.map((c) => c.text).join("");
   return "";
+}
+
+/**
+ * The conversation as a stream that started on `base` shows it after `events`: what a
+ * thread looks like when the person comes back to it while its answer is still being
+ * written in the background (useConversation). Client effects among those events ran
+ * when they came, so none are left to run; a client tool call waits for the stream's end
+ * as it always does.
+ */
+export function replayStream(base: ConversationState, truncateAfter: string | undefined, events: ThreadStreamEvent[]): ConversationState {
+  let state = conversationReducer(base, { type: "stream.start", truncateAfter });
+  for (const event of events) state = conversationReducer(state, { type: "event", event });
+  return { ...state, loading: false, effects: [] };
 }
