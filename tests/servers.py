@@ -67,7 +67,8 @@ def query(database_url: str, sql: str, *args) -> list[tuple]:
     import psycopg
 
     with psycopg.connect(database_url) as conn:
-        return conn.execute(sql, args).fetchall()
+        cursor = conn.execute(sql, args)
+        return cursor.fetchall() if cursor.description else []
 
 
 def free_port() -> int:

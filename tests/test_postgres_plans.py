@@ -84,14 +84,14 @@ def test_a_page_of_items_reads_the_thread_seq_index(filled):
     assert "Seq Scan" not in text, text
 
 
-def test_a_page_of_threads_reads_the_owner_seq_index(filled):
+def test_a_page_of_threads_reads_the_owner_activity_index(filled):
     store, ctx, _ = filled
     other = make_context("anon:fill7")
     first = store._load_threads(5, None, "desc", other)
     assert first.has_more
     (sql,) = captured(lambda: store._load_threads(5, first.after, "desc", other))
     text = plan(sql)
-    assert "chat_thread_owner_seq" in text, text
+    assert "chat_thread_owner_activity" in text, text  # threads are listed by last activity
     assert "Seq Scan" not in text, text
 
 

@@ -100,12 +100,13 @@ def test_a_server_killed_mid_answer_restarts_with_a_consistent_thread(tmp_path):
                 contextlib.suppress(httpx.HTTPError),
                 client.stream("POST", "/chatkit", content=body, headers=JSON) as stream,
             ):
-                deltas = 0
-                for line in stream.iter_lines():
+                # Read ten deltas, keeping the line iterator open: leaving a for loop over it
+                # closes the connection, and the server would see a stop before the kill.
+                lines, deltas = stream.iter_lines(), 0
+                while deltas < 10:
+                    line = next(lines)
                     if line.startswith("data: ") and json.loads(line[6:])["type"] == "thread.item.updated":
                         deltas += 1
-                    if deltas == 10:
-                        break
                 deadline = time.monotonic() + 10
                 while not any(kind == "assistant_message" for kind, _ in items(live.database_url, thread_id)[2:]):
                     assert time.monotonic() < deadline, "no heartbeat saved the answer so far"
