@@ -84,3 +84,27 @@ async def test_turns_alternate_between_two_processes_and_a_third_connection_sees
         assert [text for _, t, text in stored if t == "user_message"] == [f"turn {n}" for n in range(TURNS + 1)]
         assert done_ids == [item_id for item_id, _, _ in stored[2:]]  # every item after subscribing, in order
         assert answers == [item_id for item_id, t, _ in stored[2:] if t == "assistant_message"]
+
+
+def test_rate_limits_hold_across_two_processes_on_one_redis(tmp_path):
+    """A turn limit is one count in Redis: turns spread over two processes share it (issue 14)."""
+    limit = {"CHATKIT_TURNS_PER_MINUTE": "3"}
+    with (
+        live_database(tmp_path) as database_url,
+        live_server(tmp_path, database_url=database_url, **limit) as first,
+        live_server(tmp_path, database_url=database_url, **limit) as second,
+        httpx.Client(timeout=30) as http,
+    ):
+        http.get(first.url + "/")  # the owner cookie and CSRF token, valid on both
+        token = http.cookies["csrftoken"]
+
+        def ask(server, n: int) -> httpx.Response:
+            body = {"type": "threads.create", "params": {"input": user_input(f"turn {n}")}}
+            return http.post(
+                server.url + "/chatkit",
+                content=json.dumps(body),
+                headers={"Content-Type": "application/json", "X-CSRFToken": token},
+            )
+
+        statuses = [ask((first, second)[n % 2], n).status_code for n in range(4)]
+        assert statuses == [200, 200, 200, 429], statuses  # one process alone counted 2, the other 2
