@@ -74,12 +74,12 @@ def django_app() -> str:
 # --- figures 1 and 2 ----------------------------------------------------------
 
 
-def run_floor(cfg: Config, order: list[str]) -> dict:
+def run_floor(cfg: Config, order: list[str], db: str) -> dict:
     raw = dict(cfg.__dict__, order=order)
     p = subprocess.run(
         [sys.executable, "-m", "bench.floor", json.dumps(raw)],
         cwd=ROOT,
-        env=env_with(),
+        env=env_with(DATABASE_URL=f"sqlite:///{db}"),
         capture_output=True,
         text=True,
         timeout=600,
@@ -92,6 +92,8 @@ def run_floor(cfg: Config, order: list[str]) -> dict:
 async def figures_1_2(cfg: Config, rounds: int, app: str) -> dict:
     servers: dict[str, Server] = {}
     null = Server("null", "null").start()
+    floor_db = os.path.join(null.tmp.name, "floor.sqlite3")  # ChatServer reads widget templates from it
+    migrated_copy(floor_db)
     try:
         for key, label, kind, stock in HTTP_CONTENDERS:
             servers[key] = Server(label, kind, stock=stock, app=app).start(wait=False)
@@ -107,7 +109,7 @@ async def figures_1_2(cfg: Config, rounds: int, app: str) -> dict:
             for key in order:
                 t0 = time.perf_counter()
                 if key == "floor":
-                    out = run_floor(cfg, ["stock", "fixed"] if r % 2 == 0 else ["fixed", "stock"])
+                    out = run_floor(cfg, ["stock", "fixed"] if r % 2 == 0 else ["fixed", "stock"], floor_db)
                     acc["floor_stock"].append(out["stock"])
                     acc["floor"].append(out["fixed"])
                 elif key == "null":

@@ -101,7 +101,8 @@ class Server:
             CHATKIT_ECHO_DELAY=str(self.delay),
             **self.extra_env,
         )
-        if self.kind.startswith("django") and db_path is None:
+        if self.kind != "null" and db_path is None:
+            # FastAPI too: ChatServer reads the enabled widget templates from Django's DB every turn.
             migrated_copy(self.db_path)
         if self.kind == "django-daphne":
             cmd = [str(VENV_BIN / "daphne"), "-b", HOST, "-p", str(self.port), self.app]

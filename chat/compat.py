@@ -15,6 +15,9 @@ means re-reading each use below against the new release.
   ``agents.models.chatcmpl_stream_handler.ChatCmplStreamHandler``) and its
   ``__fake_id__`` marker: the embedded model speaks Chat Completions chunks
   through them.
+* Django's ``MiddlewareMixin.__acall__`` (the async path of every built-in
+  middleware, which hops to a worker thread for each phase): :class:`InlineHooks`
+  replaces it for middleware whose phases do no I/O (:mod:`chat.loop_middleware`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ __all__ = [
     "ChatCmplConverter",
     "ChatCmplStreamHandler",
     "FAKE_RESPONSES_ID",
+    "InlineHooks",
     "pin_mismatches",
     "process_non_streaming",
     "process_streaming",
@@ -87,3 +91,25 @@ def process_streaming(server, request, context):
 async def process_non_streaming(server, request, context) -> bytes:
     """``ChatKitServer._process_non_streaming``: the JSON answer (bytes) of a parsed request."""
     return await server._process_non_streaming(request, context)
+
+
+class InlineHooks:
+    """Mix in before a ``MiddlewareMixin`` subclass: in async mode its hooks run on the event loop.
+
+    ``MiddlewareMixin.__acall__`` (Django 5.2) runs ``process_request`` and
+    ``process_response`` each in ``sync_to_async(thread_sensitive=True)``: two
+    worker-thread hops per middleware and request. For a middleware whose
+    hooks only read and write the request and response (no database, no files),
+    this runs them inline, in the same order and with the same short-circuit.
+    A hook that does touch the database anyway fails loudly there
+    (``SynchronousOnlyOperation``), never silently blocks the loop.
+    """
+
+    async def __acall__(self, request):
+        response = None
+        if hasattr(self, "process_request"):
+            response = self.process_request(request)
+        response = response or await self.get_response(request)
+        if hasattr(self, "process_response"):
+            response = self.process_response(request, response)
+        return response

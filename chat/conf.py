@@ -63,6 +63,9 @@ DEFAULTS: dict[str, Any] = {
     "CHATKIT_TURN_HEARTBEAT_SECONDS": 2.0,
     # Seconds without a heartbeat after which a turn's claim is a dead process's, and a new turn may start.
     "CHATKIT_TURN_STALE_SECONDS": 30.0,
+    # Worker threads for every request's sync code (chat/workers.py): open streams cost none, and
+    # each holds one persistent database connection. 0: Django's default, a new thread per request.
+    "CHATKIT_WORKER_THREADS": 8,
     # Seconds the model may stay silent before the turn ends with an error event.
     "CHATKIT_MODEL_TIMEOUT": 120.0,
     # Seconds the echo model waits before each word (imitates a slow model).

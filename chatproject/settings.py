@@ -51,18 +51,20 @@ MIDDLEWARE = [
     "chat.requestid.RequestIdMiddleware",
     # Then: every error answer from /chatkit is JSON.
     "chat.middleware.chatkit_json_errors",
-    "django.middleware.security.SecurityMiddleware",
+    # chat.loop_middleware: Django's own middleware (and django-csp's), with their phases on
+    # the event loop instead of a worker-thread hop each (chat/loop_middleware.py).
+    "chat.loop_middleware.SecurityMiddleware",
     # Static files in production; async-capable, so the chain stays async.
     "servestatic.middleware.ServeStaticMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "chat.loop_middleware.SessionMiddleware",
     # Sets the anonymous owner's signed cookie on any response that minted one.
     "chat.context.owner_cookie_middleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "chat.loop_middleware.CommonMiddleware",
+    "chat.loop_middleware.CsrfViewMiddleware",
+    "chat.loop_middleware.AuthenticationMiddleware",
+    "chat.loop_middleware.MessageMiddleware",
+    "chat.loop_middleware.XFrameOptionsMiddleware",
+    "chat.loop_middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a lockout into the refusal page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -96,8 +98,12 @@ WSGI_APPLICATION = None
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
-# Persistent connections leak under ASGI (each request may run on a new thread).
-DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Every request's sync code runs on one of CHATKIT_WORKER_THREADS fixed threads (chat/workers.py),
+# so connections can persist: at most one per worker thread, checked at each request's start.
+# With a thread per request (CHATKIT_WORKER_THREADS=0) they would leak, so then 0.
+CHATKIT_WORKER_THREADS = env.int("CHATKIT_WORKER_THREADS", default=CHATKIT_DEFAULTS["CHATKIT_WORKER_THREADS"])
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=300 if CHATKIT_WORKER_THREADS > 0 else 0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers and the one writer proceed together; a busy timeout
     # waits for the write lock instead of failing with "database is locked".

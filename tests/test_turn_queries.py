@@ -1,9 +1,10 @@
 """SQL budget of one turn: ``threads.add_user_message`` runs at most 8 statements.
 
-The view and the store run their SQL in ``sync_to_async`` worker threads, and
-``CONN_MAX_AGE = 0`` opens a fresh connection per request and thread. So the
+The view and the store run their SQL in ``sync_to_async`` worker threads
+(:mod:`chat.workers`), each with its own persistent connection. So the
 counter is installed on *every* connection as it is created
-(``connection_created``), not on the test thread's connection alone.
+(``connection_created``), not on the test thread's connection alone, and the
+workers' connections are closed first, so that each is created again under it.
 """
 
 from __future__ import annotations
@@ -44,7 +45,10 @@ class StatementLog:
 def statement_log():
     from django.db import connections
 
+    from chat.workers import close_worker_connections
+
     log = StatementLog()
+    close_worker_connections()
     connection_created.connect(log.on_connection, weak=False)
     # Connections that are already open (the test thread's) get it too.
     for conn in connections.all(initialized_only=True):

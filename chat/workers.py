@@ -1,0 +1,126 @@
+"""A fixed set of worker threads for every request's sync code (docs/architecture.md, "Threads").
+
+Django's ASGI handler gives each request its own thread-sensitive context,
+so each request gets a new worker thread for its ``sync_to_async`` calls
+(request signals, sync middleware phases, our store's queries), and that
+thread lives as long as the request: an open stream holds one thread, and
+with ``CONN_MAX_AGE = 0`` one database connection opened and closed per request.
+
+:class:`WorkerThreads` wraps the ASGI application and enters
+``asgiref.sync.ThreadSensitiveContext(executor=...)`` (asgiref >= 3.13)
+around each request with one of ``CHATKIT_WORKER_THREADS`` single-thread
+executors, so every thread-sensitive call of that request runs on that one
+thread, as Django needs, while the threads are shared and fixed in number:
+500 open streams cost no thread. Django's own per-request context inside it
+then adds nothing ("only the outer-most ThreadSensitiveContext sets the context").
+
+Because the threads live as long as the process, their database connections
+can too: ``CONN_MAX_AGE`` > 0 with ``CONN_HEALTH_CHECKS`` (Django checks a
+reused connection at each request's start, ``request_started`` ->
+``close_old_connections``), at most one connection per worker thread and
+database. On PostgreSQL with the psycopg pool (``OPTIONS["pool"]``, which
+needs ``CONN_MAX_AGE = 0``) a connection goes back to the pool when each
+request ends, as without this module.
+
+A request is given the worker with the fewest requests in flight (an idle
+open stream counts too; its sync calls are short). Two requests on one worker
+run their sync calls one after the other, never at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from asgiref.sync import ThreadSensitiveContext
+
+THREAD_NAME = "chatkit-worker"
+
+
+class WorkerPool:
+    """``size`` single-thread executors and the number of requests each has in flight.
+
+    Args:
+        size: how many worker threads (>= 1).
+    """
+
+    def __init__(self, size: int):
+        if size < 1:
+            raise ValueError(f"a worker pool needs at least one thread, not {size}")
+        self.executors = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{THREAD_NAME}-{i}") for i in range(size)]
+        self.in_flight = [0] * size
+        self._next = 0
+
+    def take(self) -> int:
+        """The index of the least busy worker (ties go round the pool); counts one more request on it."""
+        size = len(self.executors)
+        start = self._next
+        self._next = (start + 1) % size
+        best = min(range(start, start + size), key=lambda i: self.in_flight[i % size]) % size
+        self.in_flight[best] += 1
+        return best
+
+    def give_back(self, index: int) -> None:
+        """The request on worker ``index`` has ended."""
+        self.in_flight[index] -= 1
+
+    def run_everywhere(self, fn: Callable[[], Any], timeout: float = 30.0) -> list[Any]:
+        """Run ``fn()`` once on every worker thread (in turn with their requests' calls); its results.
+
+        For what lives in a worker thread's locals, e.g. closing its database
+        connections (:func:`close_worker_connections`). Sync; raises what ``fn`` raises.
+        """
+        futures: list[Future] = [executor.submit(fn) for executor in self.executors]
+        return [f.result(timeout) for f in futures]
+
+
+_pools: list[WorkerPool] = []
+_pools_lock = threading.Lock()
+
+
+class WorkerThreads:
+    """ASGI middleware: each HTTP request's thread-sensitive sync code runs on one of ``threads`` fixed threads.
+
+    Args:
+        app: the ASGI application (Django's).
+        threads: how many worker threads; 0 leaves Django's default (a new
+            thread per request) and makes this a pass-through.
+
+    Other scopes (``lifespan``, ``websocket``) pass through unchanged.
+    """
+
+    def __init__(self, app, threads: int):
+        self.app = app
+        self.pool = WorkerPool(threads) if threads > 0 else None
+        if self.pool is not None:
+            with _pools_lock:
+                _pools.append(self.pool)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if self.pool is None or scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        index = self.pool.take()
+        try:
+            async with ThreadSensitiveContext(executor=self.pool.executors[index]):
+                await self.app(scope, receive, send)
+        finally:
+            self.pool.give_back(index)
+
+
+def worker_thread_count() -> int:
+    """How many worker threads exist in this process (over every :class:`WorkerThreads`)."""
+    return sum(len(p.executors) for p in _pools)
+
+
+def close_worker_connections() -> None:
+    """Close the database connections every worker thread holds (sync; e.g. before counting new ones).
+
+    The next request on each worker opens a fresh connection (and sends
+    ``connection_created``). Waits for each worker's current call to finish.
+    """
+    from django.db import connections
+
+    for pool in list(_pools):
+        pool.run_everywhere(connections.close_all)
