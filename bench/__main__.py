@@ -396,11 +396,125 @@ def build_table(res: dict) -> tuple[list[str], list[list[str]], list[str]]:
     return header, rows, notes
 
 
+def targets_table(res: dict) -> tuple[list[str], list[list[str]]]:
+    """The performance issue's table: each target, ours and daphne beside the baseline, a verdict each.
+
+    Ratios are to FastAPI+uvicorn with the in-memory store (the adapter fix),
+    measured in this same run. Django+daphne (what ``runserver`` serves) must
+    meet the same targets within 10%.
+    """
+    t, s, m = res["turns"], res["streams"], res["model"]
+    base = t[BASELINE]
+    header = [
+        "Figure",
+        "FastAPI+uvicorn mem (baseline)",
+        "FastAPI+uvicorn SQLite",
+        "Django+uvicorn (ours)",
+        "Django+daphne (ours)",
+        "Target",
+        "Verdict (uvicorn / daphne within 10%)",
+    ]
+    rows: list[list[str]] = []
+
+    def verdicts(ours, daphne, ok) -> str:
+        def one(x, slack):
+            return "n/a" if x is None else ("PASS" if ok(x, slack) else "FALL SHORT")
+
+        return f"{one(ours, 1.0)} / {one(daphne, 1.1)}"
+
+    def turn_row(label, field, unit, scale, target, ok, fmt="{:.1f}"):
+        r = {k: ratio(t[k][field], base[field]) for k in ("fastapi_sqlite", OURS, "django_daphne")}
+        rows.append(
+            [
+                label,
+                f"1.00× ({fmt.format(base[field] * scale)} {unit})",
+                fmt_ratio(r["fastapi_sqlite"]),
+                fmt_ratio(r[OURS]),
+                fmt_ratio(r["django_daphne"]),
+                target,
+                verdicts(r[OURS], r["django_daphne"], ok),
+            ]
+        )
+
+    turn_row("turn latency p50, c=1", "latency_p50", "ms", 1000, "≤ 1.25×", lambda x, k: x <= 1.25 * k)
+    turn_row("throughput, c=16", "throughput", "turns/s", 1, "≥ 0.80×", lambda x, k: x >= 0.80 / k, fmt="{:.0f}")
+    turn_row("time to first event p50", "ttfe_p50", "ms", 1000, "≤ 2×", lambda x, k: x <= 2.0 * k, fmt="{:.2f}")
+
+    def stream(key, field):
+        v = s.get(key) or {}
+        return None if "failed" in v or field not in v or v[field] != v[field] else v[field]
+
+    n = next((v["streams"] for v in s.values() if "streams" in v), 0)
+    lag = {k: stream(k, "lag_p99") for k in (BASELINE, "fastapi_sqlite", OURS, "django_daphne")}
+    lag_r = {k: ratio(v, lag[BASELINE]) for k, v in lag.items()}
+    errors = {k: stream(k, "errors") for k in lag}
+    rows.append(
+        [
+            f"{n} open streams: event lag p99",
+            "—" if lag[BASELINE] is None else f"1.00× ({lag[BASELINE] * 1000:.0f} ms)",
+            fmt_ratio(lag_r["fastapi_sqlite"]),
+            fmt_ratio(lag_r[OURS]) + (f", {errors[OURS]} errors" if errors[OURS] else ""),
+            fmt_ratio(lag_r["django_daphne"]) + (f", {errors['django_daphne']} errors" if errors["django_daphne"] else ""),
+            "≤ 1.0× the baseline's, no errors",
+            verdicts(
+                None if lag_r[OURS] is None else (lag_r[OURS], errors[OURS]),
+                None if lag_r["django_daphne"] is None else (lag_r["django_daphne"], errors["django_daphne"]),
+                lambda x, k: x[0] <= 1.0 * k and not x[1],
+            ),
+        ]
+    )
+
+    def kib(key):
+        v = stream(key, "mem_per_stream")
+        return None if v is None else v / 1024
+
+    mem = {k: kib(k) for k in lag}
+    rows.append(
+        ["memory per open stream"]
+        + ["—" if mem[k] is None else f"{mem[k]:.0f} KiB" for k in (BASELINE, "fastapi_sqlite", OURS, "django_daphne")]
+        + ["≤ 100 KiB", verdicts(mem[OURS], mem["django_daphne"], lambda x, k: x <= 100 * k)]
+    )
+    thr = {k: stream(k, "threads_peak") for k in lag}
+    rows.append(
+        [f"server threads at peak, {n} streams"]
+        + ["—" if thr[k] is None else str(thr[k]) for k in (BASELINE, "fastapi_sqlite", OURS, "django_daphne")]
+        + ["≤ 16", verdicts(thr[OURS], thr["django_daphne"], lambda x, k: x <= 16 * k)]
+    )
+    if "pending" in m:
+        rows.append(["embedded model: TTFT (cached prompt), ours ÷ llama.cpp direct", "—", "—", m["pending"], "—"])
+        rows[-1] += ["≤ 1.2×", "pending"]
+    else:
+        r = ratio(m["local_model"]["ttft_s"], m["direct"]["ttft_s"])
+        rows.append(
+            [
+                "embedded model: TTFT (cached prompt), ours ÷ llama.cpp direct",
+                "—",
+                "—",
+                f"{fmt_ratio(r)} ({m['local_model']['ttft_s'] * 1000:.0f} vs {m['direct']['ttft_s'] * 1000:.0f} ms)",
+                "—",
+                "≤ 1.2×",
+                "n/a" if r is None else ("PASS" if r <= 1.2 else "FALL SHORT"),
+            ]
+        )
+    return header, rows
+
+
 def markdown(header, rows, notes, res) -> str:
     meta = res["meta"]
+    t_header, t_rows = targets_table(res)
     lines = [
         f"Command: `{meta['command']}` — {meta['date']}, {meta['machine']}, "
         f"load average at start {meta['loadavg_start']}, total {meta['wall_s']:.0f} s.",
+        "",
+        "Targets (the performance issue), every figure from this run:",
+        "",
+        "| " + " | ".join(t_header) + " |",
+        "|" + "|".join("---" for _ in t_header) + "|",
+    ]
+    lines += ["| " + " | ".join(r) + " |" for r in t_rows]
+    lines += [
+        "",
+        "All figures:",
         "",
         f"Ratios are to the baseline, FastAPI+uvicorn with an in-memory store and the adapter fix "
         f'(its absolute figure in parentheses); "stock" = the SDK\'s `ChatKitServer.process` as shipped '
@@ -510,6 +624,8 @@ def main() -> None:
     (out / "latest.json").write_text(json.dumps(res, indent=1, default=str) + "\n")
     (out / "latest.md").write_text(markdown(header, rows, notes, res))
     chart(res, out / "latest.png")
+    print(plain(*targets_table(res)))
+    print()
     print(plain(header, rows))
     print()
     for n in notes:

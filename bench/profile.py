@@ -98,12 +98,15 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=60)
     parser.add_argument("--out", default=None)
     parser.add_argument("--speedscope", action="store_true")
+    parser.add_argument("--streams", type=int, default=0, help="profile figure 3 instead: this many open streams")
+    parser.add_argument("--stream-delay", type=float, default=0.5)
     args = parser.parse_args()
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     out = Path(args.out or RESULTS / f"profile-{args.kind}.{'json' if args.speedscope else 'txt'}")
-    server = Server(args.kind, args.kind).start()
+    server = Server(args.kind, args.kind, delay=args.stream_delay if args.streams else 0.0).start()
     try:
-        asyncio.run(drive(server.port, 20, args.words))  # warm up
+        if not args.streams:
+            asyncio.run(drive(server.port, 20, args.words))  # warm up
         fmt = "speedscope" if args.speedscope else "raw"
         spy = subprocess.Popen(
             [py_spy, "record", "--pid", str(server.proc.pid), "--rate", str(args.rate), "--threads"]
@@ -113,7 +116,15 @@ def main() -> None:
         )
         time.sleep(1.0)
         t0 = time.perf_counter()
-        timings = asyncio.run(drive(server.port, args.turns, args.words))
+        if args.streams:
+            from bench.streams import run_streams
+
+            r = asyncio.run(run_streams(server, args.streams, args.words, args.stream_delay, 5.0))
+            timings = [(r["lag_p99"], r["ttfe_p99"])]
+            print(f"streams: lag p50 {r['lag_p50'] * 1000:.0f} ms, p99 {r['lag_p99'] * 1000:.0f} ms, "
+                  f"threads peak {r['threads_peak']}, {r['mem_per_stream'] / 1024:.0f} KiB per stream, errors {r['errors']}")
+        else:
+            timings = asyncio.run(drive(server.port, args.turns, args.words))
         wall = time.perf_counter() - t0
         threads = server.threads()
         spy.send_signal(2)  # SIGINT: py-spy writes its output and exits
