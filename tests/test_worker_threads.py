@@ -61,10 +61,13 @@ async def open_streams(url: str, n: int, words: int):
         )
         request = client.build_request("POST", "/chatkit", content=body, headers={"Content-Type": "application/json"})
         streams.append(await client.send(request, stream=True))
+    readers = []
     for response in streams:  # the first event of each: every stream is open and answering
         assert response.status_code == 200
-        await response.aiter_bytes().__anext__()
-    return clients, streams
+        reader = response.aiter_bytes()
+        await reader.__anext__()
+        readers.append(reader)
+    return clients, streams, readers
 
 
 async def sample_threads(pid: int, seconds: float) -> int:
@@ -89,7 +92,7 @@ def test_fifty_open_streams_hold_no_thread_and_give_connections_back(tmp_path, c
     with live_server(tmp_path, **env) as server:
 
         async def scenario():
-            clients, streams = await open_streams(server.url, STREAMS, words=60)
+            clients, streams, readers = await open_streams(server.url, STREAMS, words=60)
             try:
                 # All 50 open, each with ~5 s of answer left.
                 threads = await sample_threads(server.pid, 1.0)
@@ -98,8 +101,8 @@ def test_fifty_open_streams_hold_no_thread_and_give_connections_back(tmp_path, c
                 # Half the clients leave mid-answer; the others read to the end.
                 for response in streams[::2]:
                     await response.aclose()
-                for response in streams[1::2]:
-                    async for _ in response.aiter_bytes():
+                for reader in readers[1::2]:
+                    async for _ in reader:
                         pass
             finally:
                 for client in clients:
