@@ -454,7 +454,8 @@ def targets_table(res: dict) -> tuple[list[str], list[list[str]]]:
             "—" if lag[BASELINE] is None else f"1.00× ({lag[BASELINE] * 1000:.0f} ms)",
             fmt_ratio(lag_r["fastapi_sqlite"]),
             fmt_ratio(lag_r[OURS]) + (f", {errors[OURS]} errors" if errors[OURS] else ""),
-            fmt_ratio(lag_r["django_daphne"]) + (f", {errors['django_daphne']} errors" if errors["django_daphne"] else ""),
+            fmt_ratio(lag_r["django_daphne"])
+            + (f", {errors['django_daphne']} errors" if errors["django_daphne"] else ""),
             "≤ 1.0× the baseline's, no errors",
             verdicts(
                 None if lag_r[OURS] is None else (lag_r[OURS], errors[OURS]),

@@ -121,8 +121,10 @@ def main() -> None:
 
             r = asyncio.run(run_streams(server, args.streams, args.words, args.stream_delay, 5.0))
             timings = [(r["lag_p99"], r["ttfe_p99"])]
-            print(f"streams: lag p50 {r['lag_p50'] * 1000:.0f} ms, p99 {r['lag_p99'] * 1000:.0f} ms, "
-                  f"threads peak {r['threads_peak']}, {r['mem_per_stream'] / 1024:.0f} KiB per stream, errors {r['errors']}")
+            print(
+                f"streams: lag p50 {r['lag_p50'] * 1000:.0f} ms, p99 {r['lag_p99'] * 1000:.0f} ms, "
+                f"threads peak {r['threads_peak']}, {r['mem_per_stream'] / 1024:.0f} KiB per stream, errors {r['errors']}"
+            )
         else:
             timings = asyncio.run(drive(server.port, args.turns, args.words))
         wall = time.perf_counter() - t0

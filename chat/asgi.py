@@ -36,10 +36,12 @@ ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message],
 
 def body_limit(scope: Scope) -> int:
     """The largest body, in bytes, that a request to ``scope["path"]`` may have."""
-    from django.urls import NoReverseMatch, reverse
+    from django.urls import NoReverseMatch
+
+    from .middleware import chatkit_path as chatkit_url
 
     try:
-        chatkit_path = reverse("chat:chatkit")
+        chatkit_path = chatkit_url()
     except NoReverseMatch:  # a project that doesn't include chat.urls
         chatkit_path = None
     path = scope.get("path") or ""

@@ -14,13 +14,14 @@ chat.E008  an attachment setting is wrong: the upload strategy, the types, a siz
 chat.E009  a limit (``CHATKIT_TURNS_PER_MINUTE`` …, ``CHATKIT_MAX_*``) is not a whole number >= 0
 chat.E010  ``CHATKIT_THREAD_ORDER`` is not one of activity, created
 chat.E011  a bound or turn timing out of range (``CHATKIT_MAX_PAGE_SIZE``, ``CHATKIT_MAX_MESSAGE_CHARS``,
-           ``CHATKIT_MAX_TITLE_CHARS`` 1..255, ``CHATKIT_TURN_STALE_SECONDS`` > 2 heartbeats)
+           ``CHATKIT_MAX_TITLE_CHARS`` 1..255, ``CHATKIT_TURN_STALE_SECONDS`` > 2 heartbeats, ``CHATKIT_WORKER_THREADS`` >= 0)
 chat.W001  ``DEBUG`` off with Django's development ``SECRET_KEY``
 chat.W002  ``DEBUG`` off with the ``echo`` model (it repeats the user's words)
 chat.W003  an ``openai:`` model without ``OPENAI_API_KEY``
 chat.W004  ``CHATKIT_TRACING`` on: conversations are exported to the OpenAI platform
-chat.W005  ``CONN_MAX_AGE`` not 0 under ASGI (connections leak per worker thread)
+chat.W005  ``CONN_MAX_AGE`` not 0 with ``CHATKIT_WORKER_THREADS = 0`` (a connection leaks per request thread)
 chat.W006  an installed SDK or Django differs from the versions ``chat/compat.py`` is checked against
+chat.W007  (deploy) no security, clickjacking or CSRF middleware, Django's or :mod:`chat.loop_middleware`'s
 =========  ====================================================================
 """
 
@@ -234,12 +235,13 @@ def check_production_safety(app_configs=None, **kwargs) -> list[checks.CheckMess
             )
         )
     for alias, db in settings.DATABASES.items():
-        if db.get("CONN_MAX_AGE"):
+        # Persistent connections are safe on the fixed worker threads (chat/workers.py), not on a thread per request.
+        if db.get("CONN_MAX_AGE", 0) != 0 and app_settings.CHATKIT_WORKER_THREADS == 0:
             warnings.append(
                 checks.Warning(
-                    f"DATABASES[{alias!r}]['CONN_MAX_AGE'] is {db['CONN_MAX_AGE']}: under ASGI each request "
-                    "may run on a new thread, so persistent connections leak.",
-                    hint="Set CONN_MAX_AGE = 0 (and use the psycopg pool on PostgreSQL).",
+                    f"DATABASES[{alias!r}]['CONN_MAX_AGE'] is {db['CONN_MAX_AGE']} with CHATKIT_WORKER_THREADS = 0: "
+                    "each request then runs on a new thread, so persistent connections leak.",
+                    hint="Set CHATKIT_WORKER_THREADS above 0, or CONN_MAX_AGE = 0 (and the psycopg pool on PostgreSQL).",
                     id="chat.W005",
                 )
             )
@@ -259,6 +261,14 @@ def check_bounds_settings(app_configs=None, **kwargs) -> list[checks.CheckMessag
     if isinstance(title, int) and title > 255:
         errors.append(
             checks.Error(f"CHATKIT_MAX_TITLE_CHARS={title} is over 255, the title column's size.", id="chat.E011")
+        )
+    workers = app_settings.CHATKIT_WORKER_THREADS
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 0:
+        errors.append(
+            checks.Error(
+                f"CHATKIT_WORKER_THREADS={workers!r} must be a whole number >= 0 (0: a thread per request).",
+                id="chat.E011",
+            )
         )
     beat, stale = app_settings.CHATKIT_TURN_HEARTBEAT_SECONDS, app_settings.CHATKIT_TURN_STALE_SECONDS
     if not beat > 0 or not stale > 2 * beat:
@@ -285,3 +295,57 @@ def check_compat_pins(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         )
         for line in pin_mismatches()
     ]
+
+
+# chat.loop_middleware's classes are Django's own, subclassed; Django's security checks look
+# for Django's by dotted path, so they would miss them (security.W001-W003, which the project
+# silences) and skip every check that depends on them (HSTS, nosniff, X-Frame-Options...).
+LOOP_MIDDLEWARE = {
+    f"chat.loop_middleware.{name}": f"{module}.{name}"
+    for module, name in [
+        ("django.middleware.security", "SecurityMiddleware"),
+        ("django.middleware.clickjacking", "XFrameOptionsMiddleware"),
+        ("django.middleware.csrf", "CsrfViewMiddleware"),
+        ("django.middleware.common", "CommonMiddleware"),
+        ("django.contrib.sessions.middleware", "SessionMiddleware"),
+        ("django.contrib.auth.middleware", "AuthenticationMiddleware"),
+        ("django.contrib.messages.middleware", "MessageMiddleware"),
+    ]
+}
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_security_with_loop_middleware(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """chat.W007, and Django's deploy checks that find its middleware by path, with ours counted as Django's.
+
+    Runs Django's own check functions with ``MIDDLEWARE`` naming Django's
+    classes for :data:`LOOP_MIDDLEWARE`'s, and reports what they find that the
+    plain run didn't. A missing middleware (Django's security.W001-W003, which
+    the project silences because they can't see subclasses) is chat.W007.
+    """
+    if not any(path in LOOP_MIDDLEWARE for path in settings.MIDDLEWARE):
+        return []
+    from django.core.checks.security import base, csrf, sessions
+    from django.test.utils import override_settings
+
+    presence = [base.check_security_middleware, base.check_xframe_options_middleware, csrf.check_csrf_middleware]
+    dependent = [
+        base.check_sts,
+        base.check_sts_include_subdomains,
+        base.check_sts_preload,
+        base.check_content_type_nosniff,
+        base.check_ssl_redirect,
+        base.check_xframe_deny,
+        base.check_referrer_policy,
+        base.check_cross_origin_opener_policy,
+        csrf.check_csrf_cookie_secure,
+        sessions.check_session_cookie_secure,
+        sessions.check_session_cookie_httponly,
+    ]
+    plain = {m.id for check in dependent for m in check(app_configs)}
+    found: list[checks.CheckMessage] = []
+    with override_settings(MIDDLEWARE=[LOOP_MIDDLEWARE.get(path, path) for path in settings.MIDDLEWARE]):
+        for check in presence:
+            found += [checks.Warning(m.msg, hint=m.hint, id="chat.W007") for m in check(app_configs)]
+        found += [m for check in dependent for m in check(app_configs) if m.id not in plain]
+    return found

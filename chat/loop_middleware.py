@@ -21,8 +21,13 @@ same order) and is a drop-in replacement in ``MIDDLEWARE``; in sync mode
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from asgiref.sync import sync_to_async
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.middleware import CheckableLazyObject
 from csp.middleware import CSPMiddleware as _CSPMiddleware
+from csp.utils import build_policy
 from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware as _AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware as _MessageMiddleware
@@ -57,8 +62,43 @@ class AuthenticationMiddleware(InlineHooks, _AuthenticationMiddleware):
     """
 
 
+# What a view or decorator can set on a response to change its policy (django-csp 4).
+CSP_RESPONSE_ATTRS = tuple(
+    f"_csp_{name}{ro}" for name in ("config", "update", "replace", "exempt") for ro in ("", "_ro")
+)
+
+
+@lru_cache(maxsize=8)
+def _settings_policy(setting_repr: str, report_only: bool) -> str:
+    return build_policy(report_only=report_only)  # reads the settings the key was made from
+
+
 class CSPMiddleware(InlineHooks, _CSPMiddleware):
-    """``csp.middleware.CSPMiddleware`` (django-csp), on the event loop (a nonce and a header)."""
+    """``csp.middleware.CSPMiddleware`` (django-csp), on the event loop (a nonce and a header).
+
+    A response whose view changed nothing of the policy, on a request that used
+    no nonce (every ``/chatkit`` answer), gets the policy of the settings alone:
+    that string is built once per setting value instead of per response
+    (~0.1-0.3 ms each). Anything else takes django-csp's own path.
+    """
+
+    def process_response(self, request, response):
+        if getattr(request, "_csp_nonce", None) is not None or any(hasattr(response, a) for a in CSP_RESPONSE_ATTRS):
+            return super().process_response(request, response)
+        if settings.DEBUG and response.status_code in (500, 404):  # django-csp leaves Django's debug pages alone
+            return response
+        for header, setting, report_only in (
+            (HEADER, "CONTENT_SECURITY_POLICY", False),
+            (HEADER_REPORT_ONLY, "CONTENT_SECURITY_POLICY_REPORT_ONLY", True),
+        ):
+            config = getattr(settings, setting, None) or {}
+            policy = _settings_policy(repr(config), report_only)
+            excluded = request.path_info.startswith(tuple(config.get("EXCLUDE_URL_PREFIXES") or ()))
+            if policy and header not in response and not excluded:
+                response[header] = policy
+        # As django-csp does: a nonce asked for after the header is written is an error, not a silent gap.
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
+        return response
 
 
 class SessionMiddleware(_SessionMiddleware):

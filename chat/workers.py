@@ -49,7 +49,9 @@ class WorkerPool:
     def __init__(self, size: int):
         if size < 1:
             raise ValueError(f"a worker pool needs at least one thread, not {size}")
-        self.executors = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{THREAD_NAME}-{i}") for i in range(size)]
+        self.executors = [
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{THREAD_NAME}-{i}") for i in range(size)
+        ]
         self.in_flight = [0] * size
         self._next = 0
 

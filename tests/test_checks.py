@@ -122,7 +122,16 @@ def test_unsafe_production_settings_warn(settings, monkeypatch):
     settings.SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
     settings.CHATKIT_TRACING = True
     monkeypatch.setitem(settings.DATABASES["default"], "CONN_MAX_AGE", 60)
+    settings.CHATKIT_WORKER_THREADS = 0  # a thread per request: persistent connections would leak
     assert ids(checks.check_production_safety()) == ["chat.W001", "chat.W004", "chat.W005"]
+
+
+def test_persistent_connections_are_fine_on_the_worker_threads(settings, monkeypatch):
+    monkeypatch.setitem(settings.DATABASES["default"], "CONN_MAX_AGE", None)
+    settings.CHATKIT_WORKER_THREADS = 8
+    assert "chat.W005" not in ids(checks.check_production_safety())
+    settings.CHATKIT_WORKER_THREADS = 0
+    assert "chat.W005" in ids(checks.check_production_safety())
 
 
 def test_manage_py_check_fails_for_a_bad_model_before_any_turn():
@@ -159,3 +168,14 @@ def test_bounds_and_turn_timings_out_of_range_are_e011(settings):
     found = checks.check_bounds_settings()
     assert ids(found) == ["chat.E011"] * 3
     assert "CHATKIT_MAX_PAGE_SIZE=0" in found[0].msg and "255" in found[1].msg and "two heartbeats" in found[2].msg
+
+
+def test_djangos_security_checks_see_the_loop_middleware(settings):
+    """The deploy checks that look for Django's middleware by path still run on chat.loop_middleware's."""
+    settings.SECURE_HSTS_SECONDS = 0
+    settings.X_FRAME_OPTIONS = "SAMEORIGIN"
+    found = ids(checks.check_security_with_loop_middleware())
+    assert "security.W004" in found and "security.W019" in found  # HSTS, X-Frame-Options: DENY
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.endswith(".SecurityMiddleware")]
+    found = ids(checks.check_security_with_loop_middleware())
+    assert "chat.W007" in found and "security.W004" not in found

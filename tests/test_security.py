@@ -80,6 +80,16 @@ async def test_the_chatkit_page_allows_openais_chatkit_origins(client, settings,
     assert csp["img-src"] == ["'self'", "data:", cdn]
 
 
+async def test_api_answers_carry_the_settings_policy_and_follow_its_changes(client, settings):
+    from csp.utils import build_policy
+
+    answer = await client.request("threads.list", limit=5)
+    assert answer.headers["content-security-policy"] == build_policy()  # built once, still the settings' own
+    assert "nonce-" not in answer.headers["content-security-policy"]
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    assert (await client.request("threads.list", limit=5)).headers["content-security-policy"] == "default-src 'none'"
+
+
 async def test_the_admin_has_a_policy_too(client):
     page = await client.http.get("/admin/login/")
     assert policy(page)["default-src"] == ["'self'"]
