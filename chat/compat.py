@@ -5,8 +5,9 @@ against, and ``tests/test_compat.py`` fails, naming this module, when an
 installed version differs or one of the attributes is gone. Upgrading a pin
 means re-reading each use below against the new release.
 
-* Django's ``QuerySet._insert``: one ``INSERT … ON CONFLICT DO UPDATE``
-  without the transaction ``bulk_create`` wraps around it (:func:`upsert`).
+* Django's ``InsertQuery`` (what ``QuerySet._insert`` builds): one ``INSERT … ON
+  CONFLICT DO UPDATE`` without the transaction ``bulk_create`` wraps around
+  it, compiled once and reused (:func:`upsert`).
 * openai-chatkit's ``ChatKitServer._process_streaming`` and
   ``_process_non_streaming``: dispatching a request the view has already
   parsed and checked, instead of parsing it again in ``process()``.
@@ -27,8 +28,10 @@ from importlib.metadata import version
 from agents.models.chatcmpl_converter import Converter as ChatCmplConverter
 from agents.models.chatcmpl_stream_handler import ChatCmplStreamHandler
 from agents.models.fake_id import FAKE_RESPONSES_ID
+from django.db import connections
 from django.db.models import Model
 from django.db.models.constants import OnConflict
+from django.db.models.sql import InsertQuery
 
 __all__ = [
     "PINNED",
@@ -60,27 +63,48 @@ def pin_mismatches() -> list[str]:
     return drift
 
 
-def upsert(obj: Model, *, unique_fields: list[str], update_fields: list[str]) -> None:
+def upsert(obj: Model, *, unique_fields: list[str], update_fields: list[str], using: str = "default") -> None:
     """Write one row as a single ``INSERT … ON CONFLICT (unique) DO UPDATE`` statement.
 
     ``bulk_create(update_conflicts=True)`` compiles the same statement but
     always wraps it in a transaction, which on SQLite adds a ``BEGIN
     IMMEDIATE`` round trip to every write of a turn. One statement is atomic
-    by itself, so this calls the insert that ``bulk_create`` and
-    ``Model.save()`` share (``QuerySet._insert``) directly. An update keeps
-    the row's primary key, so an item keeps its place (``seq``).
+    by itself, so this builds the insert that ``bulk_create`` and
+    ``Model.save()`` share (``QuerySet._insert``'s ``InsertQuery``). Compiling
+    it costs several times what SQLite takes to run it, so the SQL is compiled
+    once per model, fields and database vendor and reused; each call only
+    prepares its values (``Field.pre_save`` and ``get_db_prep_save``, as the
+    compiler does). An update keeps the row's primary key, so an item keeps its
+    place (``seq``).
 
     Raises ``IntegrityError`` on any other constraint (e.g. a missing thread).
     """
+    connection = connections[using]
     opts = obj._meta
-    get = opts.get_field
-    type(obj)._default_manager._insert(
-        [obj],
-        fields=[f for f in opts.concrete_fields if f is not opts.pk],
-        on_conflict=OnConflict.UPDATE,
-        unique_fields=[get(name) for name in unique_fields],
-        update_fields=[get(name) for name in update_fields],
-    )
+    fields = [f for f in opts.concrete_fields if f is not opts.pk]
+    key = (type(obj), tuple(unique_fields), tuple(update_fields), connection.vendor, connection.alias)
+    sql = _UPSERT_SQL.get(key)
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    if sql is None:
+        get = opts.get_field
+        query = InsertQuery(
+            type(obj),
+            on_conflict=OnConflict.UPDATE,
+            update_fields=[get(name) for name in update_fields],
+            unique_fields=[get(name) for name in unique_fields],
+        )
+        query.insert_values(fields, [obj])
+        [(sql, compiled_params)] = query.get_compiler(using=using).as_sql()
+        if len(compiled_params) != len(params):  # a field with its own placeholder: don't reuse
+            with connection.cursor() as cursor:
+                cursor.execute(sql, compiled_params)
+            return
+        _UPSERT_SQL[key] = sql
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+_UPSERT_SQL: dict[tuple, str] = {}
 
 
 def process_streaming(server, request, context):
