@@ -20,7 +20,7 @@ Rules it follows (docs/architecture.md and openai-chatkit 1.6):
 * Widget actions go to their handler in the registry (:mod:`chat.actions`).
 * A turn runs alone in its thread (:mod:`chat.turns`). The answer being
   streamed is kept in ``context.turn.pending``: heartbeats save it as it grows
-  (:meth:`ChatServer.save_progress`), and when the turn stops early (model
+  (:meth:`ChatServer.progress_write`), and when the turn stops early (model
   timeout or error, cancel, shutdown) what was streamed is saved, marked
   cut off (:func:`chat.threads.cut_off`). A thread deleted meanwhile ends the turn quietly.
 * Each turn's agent also gets a tool per enabled widget template
@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from agents import Agent, Model, RunConfig, Runner
@@ -321,22 +322,24 @@ class ChatServer(ChatKitServer[RequestContext]):
         if pending is not None and has_text(pending):
             await self.store.add_thread_item(thread_id, cut_off(pending), context)
 
-    async def save_progress(self, context: RequestContext) -> None:
-        """A heartbeat's write (:func:`chat.turns.running`): the answer so far, marked cut off until it is done.
+    def progress_write(self, context: RequestContext) -> Callable[[], None] | None:
+        """A heartbeat's write (:func:`chat.turns.running`): saves the answer so far, marked cut off until it is done.
 
-        Once the SDK saves the whole answer, the mark is gone. Writes nothing
-        when the text hasn't grown since the last heartbeat.
+        Called on the event loop; returns the sync write for the heartbeat's
+        worker-thread hop, or ``None`` when there is nothing new (no text yet,
+        or none added since the last heartbeat). Once the SDK saves the whole
+        answer, the mark is gone.
         """
         turn = context.turn
         pending = turn.pending
         if pending is None or turn.gone or not has_text(pending):
-            return
+            return None
         chars = sum(len(part.text) for part in pending.content)
         if chars == turn.saved_chars:
-            return
+            return None
         turn.saved_chars = chars
         # The copy is made here, on the event loop, before the write is queued behind the turn's other writes.
-        await self.store.save_item(turn.thread_id, cut_off(pending), context)
+        return functools.partial(self.store.write_item, turn.thread_id, cut_off(pending), context)
 
     async def handle_stream_cancelled(
         self, thread: ThreadMetadata, pending_items: list[ThreadItem], context: RequestContext

@@ -334,6 +334,10 @@ class DjangoStore(Store[RequestContext]):
         if new and not mine:  # last activity follows every new item (a turn's claim and release stamp it)
             models.Thread.objects.filter(id=thread_id).update(updated_at=timezone.now())
 
+    def write_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
+        """What :meth:`save_item` runs in its worker-thread hop (sync; for a caller already in a worker)."""
+        self._upsert_item(thread_id, item, context)
+
     async def add_thread_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
         await sync_to_async(self._upsert_item)(thread_id, item, context, new=True)
 

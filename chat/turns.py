@@ -24,7 +24,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -112,6 +112,13 @@ def beat(thread_id: str, turn_id: str) -> bool:
     )
 
 
+def _save_and_beat(write: Callable[[], Any] | None, thread_id: str, turn_id: str) -> bool:
+    """One heartbeat in one hop: the answer so far (if any), then :func:`beat`. Sync."""
+    if write is not None:
+        write()
+    return beat(thread_id, turn_id)
+
+
 def _execute(template: str, params: list) -> int:
     """Run one statement on the thread table (names quoted for this database); the rows it changed."""
     q = connection.ops.quote_name
@@ -136,18 +143,20 @@ def release_now(context: RequestContext) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running(context: RequestContext, save_progress: Callable[[RequestContext], Awaitable[None]]):
+async def running(context: RequestContext, progress: Callable[[RequestContext], Callable[[], Any] | None]):
     """Hold the request's claim while the body runs: heartbeats meanwhile, release at the end.
 
-    ``save_progress(context)`` is awaited on each heartbeat (it saves the
-    answer so far). A request without a claim runs the body unchanged. The
-    release runs however the body ends, shielded from a second cancellation.
+    On each heartbeat ``progress(context)`` (called on the event loop) returns
+    the sync write that saves the answer so far, or ``None``; it runs in the
+    same worker-thread hop as the heartbeat's own statement. A request
+    without a claim runs the body unchanged. The release runs however the
+    body ends, shielded from a second cancellation.
     """
     turn = context.turn
     if turn.id is None:
         yield
         return
-    beating = asyncio.create_task(_heartbeat(context, save_progress))
+    beating = asyncio.create_task(_heartbeat(context, progress))
     try:
         yield
     finally:
@@ -160,15 +169,14 @@ async def running(context: RequestContext, save_progress: Callable[[RequestConte
                 await asyncio.shield(sync_to_async(release)(turn.thread_id, turn_id))
 
 
-async def _heartbeat(context: RequestContext, save_progress) -> None:
+async def _heartbeat(context: RequestContext, progress) -> None:
     turn = context.turn
     while True:
         await asyncio.sleep(app_settings.CHATKIT_TURN_HEARTBEAT_SECONDS)
         if turn.thread_id is None or turn.gone:
             continue
         try:
-            await save_progress(context)
-            if not await sync_to_async(beat)(turn.thread_id, turn.id):
+            if not await sync_to_async(_save_and_beat)(progress(context), turn.thread_id, turn.id):
                 turn.gone = True  # deleted meanwhile (or taken over after a stall): stop writing
         except Exception:
             logger.exception("Heartbeat of the turn in thread %s failed", turn.thread_id)

@@ -282,7 +282,7 @@ async def _guarded(result: StreamingResult, context: RequestContext, server):
     ends (:func:`chat.turns.running`); once the thread is deleted
     meanwhile, the stream just ends.
     """
-    async with turns.running(context, server.save_progress), contextlib.aclosing(result.json_events) as frames:
+    async with turns.running(context, server.progress_write), contextlib.aclosing(result.json_events) as frames:
         try:
             async for frame in frames:
                 yield frame

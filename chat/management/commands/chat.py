@@ -90,7 +90,7 @@ class Command(BaseCommand):
         server = get_server()
         result = await server.process_request(request, context)
         # Hold the turn's claim on the thread while it streams, as the view does (chat/turns.py).
-        async with turns.running(context, server.save_progress):
+        async with turns.running(context, server.progress_write):
             return await self._print(result, thread_id)
 
     async def _print(self, result, thread_id: str | None) -> str | None:
