@@ -103,10 +103,12 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 # Every request's sync code runs on one of CHATKIT_WORKER_THREADS fixed threads (chat/workers.py),
-# so connections can persist: at most one per worker thread, checked at each request's start.
-# With a thread per request (CHATKIT_WORKER_THREADS=0) they would leak, so then 0.
+# so SQLite connections can persist: at most one per worker thread, checked at each request's
+# start. With a thread per request (CHATKIT_WORKER_THREADS=0) they would leak, so then 0; and
+# on PostgreSQL the pool below keeps the connections (Django's pool needs CONN_MAX_AGE = 0).
 CHATKIT_WORKER_THREADS = env.int("CHATKIT_WORKER_THREADS", default=CHATKIT_DEFAULTS["CHATKIT_WORKER_THREADS"])
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=300 if CHATKIT_WORKER_THREADS > 0 else 0)
+_persistent = CHATKIT_WORKER_THREADS > 0 and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql"
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=300 if _persistent else 0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers and the one writer proceed together; a busy timeout
