@@ -31,6 +31,7 @@ django.setup()
 from agents import ModelSettings, ModelTracing  # noqa: E402
 
 from chat.llm.local import LocalModel  # noqa: E402
+from chat.server import complete_sdk_models  # noqa: E402
 
 PROMPT = "Write a short story about a lighthouse keeper and a cat."
 
@@ -115,6 +116,8 @@ def measure(
     lower LocalModel's tokens/s is than direct's). Blocking; takes about
     ``rounds * 2 * max_tokens / 25`` seconds on this 2-core machine.
     """
+    # As a server process does when it starts (ChatServer()): the Responses event models, complete.
+    complete_sdk_models()
     rss_before = _rss_mb()
     model = LocalModel(variant, n_threads=n_threads, n_ctx=n_ctx)
     started = time.perf_counter()

@@ -107,8 +107,12 @@ def test_a_server_killed_mid_answer_restarts_with_a_consistent_thread(tmp_path):
                     line = next(lines)
                     if line.startswith("data: ") and json.loads(line[6:])["type"] == "thread.item.updated":
                         deltas += 1
+                # Kill once a heartbeat has saved at least 8 words (each saves what streamed since the last).
                 deadline = time.monotonic() + 10
-                while not any(kind == "assistant_message" for kind, _ in items(live.database_url, thread_id)[2:]):
+                while not any(
+                    kind == "assistant_message" and len(text.split()) >= 10
+                    for kind, text in items(live.database_url, thread_id)[2:]
+                ):
                     assert time.monotonic() < deadline, "no heartbeat saved the answer so far"
                     time.sleep(0.05)
                 os.kill(live.pid, signal.SIGKILL)
