@@ -50,9 +50,10 @@ from openai.types.completion_usage import CompletionUsage
 from openai.types.responses import Response
 
 from .guard import CUT_OFF_LENGTH, CUT_OFF_LOOP, RepetitionDetector, ScaffoldingGuard
-from .prompt import ContextTooLong, fit_messages, hidden_notes, template_messages
-from .toolchoice import choose_tools, last_user_text
+from .prompt import ContextTooLong, fit_messages, hidden_notes, system_prompt, template_messages
+from .toolchoice import CALL_THRESHOLD, call_probability, call_schema, choose_tools, decision_messages, last_user_text
 from .toolcalls import (
+    ParsedToolCall,
     could_be_tool_call,
     find_tool_call,
     looks_like_tool_call,
@@ -102,6 +103,15 @@ def _required(request: dict[str, Any]) -> dict[str, list[str]]:
     }
 
 
+def forced_tools(tool_choice: Any, offered: Collection[str]) -> set[str] | None:
+    """The tools ``ModelSettings.tool_choice`` forces a call to (``"required"``: any offered one), else ``None``."""
+    if tool_choice == "required":
+        return set(offered) or None
+    if isinstance(tool_choice, str) and tool_choice in offered:
+        return {tool_choice}
+    return None
+
+
 def _last_is_tool_output(input: str | list[TResponseInputItem]) -> bool:
     if isinstance(input, str) or not input:
         return False
@@ -128,9 +138,11 @@ class LocalModel(Model):
             the variant's :data:`SAMPLING`).
         model_path: a GGUF to use instead of the variant's joined weights.
         narrow_tools: offer a turn only the tools its message is about
-            (:func:`chat.llm.toolchoice.choose_tools`); ``tool_choice`` other
-            than ``"auto"`` turns this off (default
-            ``app_settings.CHATKIT_LOCAL_NARROW_TOOLS``, on).
+            (:func:`chat.llm.toolchoice.choose_tools`) and decide on the newest
+            message alone whether it calls one (see :meth:`decide_call`);
+            ``tool_choice`` other than ``"auto"`` turns this off (default
+            ``app_settings.CHATKIT_LOCAL_NARROW_TOOLS``, on). ``tool_choice``
+            ``"required"`` or a tool's name forces a call.
 
     One instance per variant per process (see :func:`chat.llm.get_model`):
     it loads lazily on first use (off the event loop), runs one generation at
@@ -256,8 +268,7 @@ class LocalModel(Model):
         (:func:`chat.llm.toolchoice.choose_tools`).
         """
         messages: list[dict[str, Any]] = Converter.items_to_messages(input, model=self.name)  # type: ignore[assignment]
-        if system_instructions:
-            messages.insert(0, {"role": "system", "content": system_instructions})
+        messages.insert(0, {"role": "system", "content": system_prompt(system_instructions)})
         after_tool = _last_is_tool_output(input)
         if after_tool:
             messages.append({"role": "system", "content": _ANSWER_NUDGE})
@@ -329,6 +340,75 @@ class LocalModel(Model):
         )
         request["messages"] = messages
         return tokens
+
+    # -- deciding whether the turn calls a tool ----------------------------------------
+
+    def _complete(self, body: dict[str, Any], abort: threading.Event | None = None) -> list[dict[str, Any]]:
+        """Run one raw-prompt completion (llama.cpp's ``/completion``); return its chunk dicts (blocking)."""
+        chunks: list[dict[str, Any]] = []
+
+        def on_chunk(chunk: dict[str, Any]) -> bool:
+            chunks.append(chunk)
+            return abort is not None and abort.is_set()
+
+        self._server.handle_completions(body, on_chunk)
+        for chunk in chunks:
+            if "choices" not in chunk:
+                err = chunk.get("error", chunk)
+                message = err.get("message", err) if isinstance(err, dict) else err
+                raise LocalModelError(f"{self.name}: llama.cpp error: {message}")
+        return chunks
+
+    def decide_call(
+        self, request: dict[str, Any], forced: Collection[str] | None = None, abort: threading.Event | None = None
+    ) -> ParsedToolCall | None:
+        """Whether this turn calls one of ``request["tools"]``, and the call (blocking; the model must be loaded).
+
+        Rule (:mod:`chat.llm.toolchoice`, "Deciding"): the system prompt, the
+        offered tools and the newest user message alone are rendered with the
+        chat template; the turn calls a tool when the first token's probability
+        of starting a call is at least :data:`~chat.llm.toolchoice.CALL_THRESHOLD`
+        (always, when ``forced`` names the tools to choose from). The call is
+        then written after ``<tool_call>`` under :func:`~chat.llm.toolchoice.call_schema`,
+        so it is well-formed and names an offered tool. Returns ``None`` for no
+        call (or a call that didn't finish within ``max_tokens``). Runs one
+        generation at a time with :meth:`_generate`.
+        """
+        specs = [s for s in request.get("tools", ()) if not forced or s["function"]["name"] in forced]
+        if not specs:
+            return None
+        with self._run_lock:
+            prompt = self._runtime_post(
+                "/apply-template", {"messages": decision_messages(request["messages"]), "tools": request["tools"]}
+            )["prompt"]
+            if not forced:
+                first = self._complete({"prompt": prompt, "n_probs": 20, "max_tokens": 1, "temperature": 0})
+                logprobs = (first[-1]["choices"][0].get("logprobs") or {}).get("content") or [{}]
+                p = call_probability(logprobs[0].get("top_logprobs", ()))
+                logger.info("%s: call probability %.3f (threshold %.2f)", self.name, p, CALL_THRESHOLD)
+                if p < CALL_THRESHOLD:
+                    return None
+            sampling = {k: request[k] for k in ("temperature", "top_p", "top_k", "repeat_penalty") if k in request}
+            body = {
+                "prompt": prompt + "<tool_call>\n",
+                "json_schema": call_schema(specs),
+                "max_tokens": request["max_tokens"],
+                "stream": True,
+                **sampling,
+            }
+            text = "".join(c["choices"][0].get("text") or "" for c in self._complete(body, abort))
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            logger.info("%s: the forced call did not finish: %r", self.name, text[:200])
+            return None
+        return ParsedToolCall(name=obj["name"], arguments=json.dumps(obj["arguments"], ensure_ascii=False))
+
+    async def _call_chunks(self, call: ParsedToolCall) -> AsyncIterator[ChatCompletionChunk]:
+        """A decided call as the chunks of an answer that is that one call."""
+        cid = f"chatcmpl-{uuid.uuid4().hex}"
+        yield self._call_chunk(cid, call)
+        yield self._chunk(cid, ChoiceDelta(), "tool_calls")
 
     # -- generation --------------------------------------------------------------------
 
@@ -595,6 +675,16 @@ class LocalModel(Model):
             # Measured with the runtime's tokenizer; too long a message is refused before it runs.
             prompt_tokens = await asyncio.to_thread(self.fit_request, request)
             logger.debug("%s: prompt of %d tokens", self.name, prompt_tokens)
+            abort = threading.Event()
+            call = None
+            forced = forced_tools(model_settings.tool_choice, tool_names)
+            deciding = self.narrow_tools and model_settings.tool_choice in (None, "auto")
+            if tool_names and (forced or deciding):
+                # Decided on the newest message, then forced: history can't talk the model out of it.
+                call = await asyncio.to_thread(self.decide_call, request, forced, abort)
+                if call is None:
+                    request.pop("tools", None)
+                    tool_names = set()
             response = Response(
                 id=f"resp_{uuid.uuid4().hex}",
                 object="response",
@@ -607,8 +697,7 @@ class LocalModel(Model):
                 temperature=request["temperature"],
             )
             ids: dict[int, str] = {}
-            abort = threading.Event()
-            chunks = self._chunks(request, tool_names, abort)
+            chunks = self._call_chunks(call) if call is not None else self._chunks(request, tool_names, abort)
             events = ChatCmplStreamHandler.handle_stream(response, chunks, model=self.name)  # type: ignore[arg-type]
             try:
                 async for event in events:
