@@ -17,7 +17,15 @@ from chatkit.types import (
 
 from chat.converter import CANCEL_CONTEXT, ChatConverter
 from chat.llm.local import LocalModel
-from chat.llm.prompt import ContextTooLong, fit_messages, hidden_notes, template_messages
+from chat.llm.prompt import (
+    USER_PERSPECTIVE,
+    ContextTooLong,
+    current_turn,
+    fit_messages,
+    hidden_notes,
+    system_prompt,
+    template_messages,
+)
 
 TOOL_TURN = [
     {"role": "user", "content": "What time is it?"},
@@ -61,6 +69,41 @@ def test_developer_messages_become_system_and_part_lists_become_strings():
         ]
     )
     assert messages == [{"role": "system", "content": "note"}, {"role": "assistant", "content": "Hello"}]
+
+
+def test_the_system_prompt_says_whose_i_and_my_the_users_messages_use():
+    # eval case memory-colour: without it, "Which colour do I like best?" was answered about the model.
+    request, _ = build("hi")
+    assert request["messages"][0] == {"role": "system", "content": f"Be brief. {USER_PERSPECTIVE}"}
+    assert system_prompt(None) == system_prompt("  ") == USER_PERSPECTIVE
+
+
+def test_the_answer_after_a_tool_result_sees_only_the_current_turn():
+    # eval case time-weekday-history: with the whole thread it answered "Hello, how are you?" again.
+    history = [
+        {"role": "user", "content": "Hello, how are you?"},
+        {"role": "assistant", "content": "I'm well, thanks!"},
+        *TOOL_TURN,
+    ]
+    request, names = build(history)
+    assert not names and "tools" not in request
+    contents = [m.get("content") for m in request["messages"]]
+    assert "Hello, how are you?" not in contents and "I'm well, thanks!" not in contents
+    assert [m["role"] for m in request["messages"]] == ["system", "user", "assistant", "tool", "system"]
+    assert request["messages"][1]["content"] == "What time is it?"
+
+
+def test_current_turn_keeps_the_system_prompt_and_all_from_the_newest_user_message():
+    sys_, old, ans, new, call = (
+        {"role": "system", "content": "s"},
+        {"role": "user", "content": "old"},
+        {"role": "assistant", "content": "a"},
+        {"role": "user", "content": "new"},
+        {"role": "tool", "content": "r", "tool_call_id": "c"},
+    )
+    assert current_turn([sys_, old, ans, new, call]) == [sys_, new, call]
+    assert current_turn([old, ans]) == [old, ans]
+    assert current_turn([sys_, ans]) == [sys_, ans]
 
 
 def test_sampling_comes_from_the_model_card_and_settings_override_it():

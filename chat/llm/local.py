@@ -50,7 +50,7 @@ from openai.types.completion_usage import CompletionUsage
 from openai.types.responses import Response
 
 from .guard import CUT_OFF_LENGTH, CUT_OFF_LOOP, RepetitionDetector, ScaffoldingGuard
-from .prompt import ContextTooLong, fit_messages, hidden_notes, system_prompt, template_messages
+from .prompt import ContextTooLong, current_turn, fit_messages, hidden_notes, system_prompt, template_messages
 from .toolchoice import CALL_THRESHOLD, call_probability, call_schema, choose_tools, decision_messages, last_user_text
 from .toolcalls import (
     ParsedToolCall,
@@ -263,7 +263,9 @@ class LocalModel(Model):
         ``model_settings.extra_args`` go to llama.cpp verbatim (e.g. seed,
         ignore_eos). Tools are left out after a tool result (the last input
         item is a ``function_call_output``), and a system note asks for the
-        answer: small models otherwise call the tool again instead of answering.
+        answer: small models otherwise call the tool again instead of answering;
+        and the history before the newest user message is left out
+        (:func:`chat.llm.prompt.current_turn`).
         Otherwise only the tools the newest message is about are offered
         (:func:`chat.llm.toolchoice.choose_tools`).
         """
@@ -271,7 +273,8 @@ class LocalModel(Model):
         messages.insert(0, {"role": "system", "content": system_prompt(system_instructions)})
         after_tool = _last_is_tool_output(input)
         if after_tool:
-            messages.append({"role": "system", "content": _ANSWER_NUDGE})
+            # The answer to a tool result sees only this turn: with the thread, it answered older messages.
+            messages = current_turn(messages) + [{"role": "system", "content": _ANSWER_NUDGE}]
         sampling = dict(SAMPLING.get(self.variant, {}))
         if self.temperature is not None:
             sampling["temperature"] = self.temperature
@@ -371,7 +374,8 @@ class LocalModel(Model):
         (always, when ``forced`` names the tools to choose from). The call is
         then written after ``<tool_call>`` under :func:`~chat.llm.toolchoice.call_schema`,
         so it is well-formed and names an offered tool. Returns ``None`` for no
-        call (or a call that didn't finish within ``max_tokens``). Runs one
+        call (or a call cut off at ``max_tokens`` that
+        :func:`~chat.llm.toolcalls.repair_tool_call` can't rescue). Runs one
         generation at a time with :meth:`_generate`.
         """
         specs = [s for s in request.get("tools", ()) if not forced or s["function"]["name"] in forced]
@@ -397,12 +401,11 @@ class LocalModel(Model):
                 **sampling,
             }
             text = "".join(c["choices"][0].get("text") or "" for c in self._complete(body, abort))
-        try:
-            obj = json.loads(text)
-        except ValueError:
+        names = [s["function"]["name"] for s in specs]
+        call = parse_tool_call(text, names) or repair_tool_call(text, names, _required(request))
+        if call is None:
             logger.info("%s: the forced call did not finish: %r", self.name, text[:200])
-            return None
-        return ParsedToolCall(name=obj["name"], arguments=json.dumps(obj["arguments"], ensure_ascii=False))
+        return call
 
     async def _call_chunks(self, call: ParsedToolCall) -> AsyncIterator[ChatCompletionChunk]:
         """A decided call as the chunks of an answer that is that one call."""

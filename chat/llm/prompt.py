@@ -14,6 +14,11 @@ Rules (issue 11, measured with the eval in ``bench/eval.py``):
   colour do I like best?" after "My favourite colour is green." with "I like
   blue the most!" (eval case ``memory-colour``, every time at temperature 0.2):
   it took the question as one about itself.
+* The answer after a tool result sees only the current turn: the system
+  prompt, the newest user message and the calls and results after it
+  (:func:`current_turn`). With the whole thread, the model answered an older
+  message instead ("I'm doing well! How about you?" after the time tool ran for
+  "What day of the week is it today?", eval case ``time-weekday-history``).
 * The prompt is measured with the runtime's own tokenizer; the oldest turns go
   first (a tool call with its results as one), the system prompt and the newest
   message never. A newest message that alone does not fit raises
@@ -27,7 +32,7 @@ from typing import Any
 
 from chatkit.errors import CustomStreamError
 
-__all__ = ["USER_PERSPECTIVE", "ContextTooLong", "fit_messages", "hidden_notes", "system_prompt", "template_messages"]
+__all__ = ["USER_PERSPECTIVE", "ContextTooLong", "current_turn", "fit_messages", "hidden_notes", "system_prompt", "template_messages"]
 
 Message = dict[str, Any]
 
@@ -36,7 +41,9 @@ USER_PERSPECTIVE = "The user's messages are about the user: there, I and my mean
 
 def system_prompt(instructions: str | None) -> str:
     """The system prompt for the embedded model: the Agent's ``instructions`` and :data:`USER_PERSPECTIVE`."""
-    return f"{instructions.rstrip()} {USER_PERSPECTIVE}" if instructions and instructions.strip() else USER_PERSPECTIVE
+    if instructions and instructions.strip():
+        return f"{instructions.rstrip()} {USER_PERSPECTIVE}"
+    return USER_PERSPECTIVE
 
 
 class ContextTooLong(CustomStreamError):
@@ -83,6 +90,15 @@ def template_messages(messages: list[Message]) -> list[Message]:
             msg["content"] = ""
         out.append(msg)
     return out
+
+
+def current_turn(messages: list[Message]) -> list[Message]:
+    """The leading system prompt and everything from the newest ``user`` message on (all of it if there is none)."""
+    head = messages[:1] if messages and messages[0].get("role") == "system" else []
+    for i in range(len(messages) - 1, len(head) - 1, -1):
+        if messages[i].get("role") == "user":
+            return head + messages[i:]
+    return messages
 
 
 def hidden_notes(messages: list[Message]) -> list[str]:

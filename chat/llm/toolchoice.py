@@ -260,6 +260,21 @@ def decision_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return head + ([last] if last is not None else [])
 
 
+MAX_ITEMS = 8  # the longest list a forced call may write where its tool's schema sets no limit
+
+
+def _bounded(schema: Any) -> Any:
+    """A copy of a JSON schema with :data:`MAX_ITEMS` on every array that has no ``maxItems``."""
+    if isinstance(schema, list):
+        return [_bounded(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: _bounded(value) for key, value in schema.items()}
+    if out.get("type") == "array" and "maxItems" not in out:
+        out["maxItems"] = max(MAX_ITEMS, out.get("minItems", 0))
+    return out
+
+
 def call_schema(specs: list[dict[str, Any]]) -> dict[str, Any]:
     """A JSON schema matching exactly the calls ``{"name": ..., "arguments": {...}}`` to the tools in ``specs``.
 
@@ -278,7 +293,7 @@ def call_schema(specs: list[dict[str, Any]]) -> dict[str, Any]:
                 "type": "object",
                 "properties": {
                     "name": {"const": fn["name"]},
-                    "arguments": fn.get("parameters") or {"type": "object", "properties": {}},
+                    "arguments": _bounded(fn.get("parameters") or {"type": "object", "properties": {}}),
                 },
                 "required": ["name", "arguments"],
                 "additionalProperties": False,
