@@ -219,7 +219,9 @@ async def test_an_unlikely_call_means_a_plain_answer_without_tools():
 
 
 async def test_a_forced_call_that_does_not_finish_falls_back_to_text():
-    model = Deciding([("{", 0.9)], '{"name": "show_quick_replies", "arguments": {"question": "Cuis', (words("Thai?"), "stop"))
+    model = Deciding(
+        [("{", 0.9)], '{"name": "show_quick_replies", "arguments": {"question": "Cuis', (words("Thai?"), "stop")
+    )
     text, calls = await answer(model, "Show me quick replies to pick a cuisine.", [show_quick_replies])
     assert text == "Thai?" and not calls
 
@@ -228,7 +230,12 @@ async def test_tool_choice_required_skips_the_decision_and_forces_the_call():
     model = Deciding([("Sure", 1.0)], CALL)
     final = None
     async for event in model.stream_response(
-        "Be brief.", "Hi", ModelSettings(tool_choice="show_quick_replies"), [show_quick_replies], None, [],
+        "Be brief.",
+        "Hi",
+        ModelSettings(tool_choice="show_quick_replies"),
+        [show_quick_replies],
+        None,
+        [],
         ModelTracing.DISABLED,
     ):
         if event.type == "response.completed":

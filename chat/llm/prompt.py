@@ -32,7 +32,15 @@ from typing import Any
 
 from chatkit.errors import CustomStreamError
 
-__all__ = ["USER_PERSPECTIVE", "ContextTooLong", "current_turn", "fit_messages", "hidden_notes", "system_prompt", "template_messages"]
+__all__ = [
+    "USER_PERSPECTIVE",
+    "ContextTooLong",
+    "current_turn",
+    "fit_messages",
+    "hidden_notes",
+    "system_prompt",
+    "template_messages",
+]
 
 Message = dict[str, Any]
 
