@@ -10,7 +10,6 @@ from agents import Agent, ModelSettings, ModelTracing, Runner, function_tool, se
 
 from chat.llm import get_model
 from chat.llm.local import LocalModel
-from chat.llm.prompt import system_prompt
 
 set_tracing_disabled(True)
 
@@ -37,7 +36,7 @@ def test_request_offers_tools_until_a_tool_result_arrives():
     model = LocalModel()
     request, names = _request(model, "Add 2 and 3.", [add])
     assert names == {"add"} and request["tools"][0]["function"]["name"] == "add"
-    assert request["messages"][0] == {"role": "system", "content": system_prompt("Be brief.")}
+    assert request["messages"][0] == {"role": "system", "content": "Be brief."}
     assert request["max_tokens"] == 16 and request["stream"] is True
 
     after_tool = [
@@ -64,7 +63,7 @@ def test_earlier_assistant_text_is_sent_as_a_plain_string():
         {"role": "user", "content": [{"type": "input_text", "text": "again"}]},
     ]
     request, _ = _request(LocalModel(), history)
-    assert [m["content"] for m in request["messages"]] == [system_prompt("Be brief."), "hi", "Hello!", "again"]
+    assert [m["content"] for m in request["messages"]] == ["Be brief.", "hi", "Hello!", "again"]
 
 
 def test_smollm2_is_never_offered_tools():

@@ -9,11 +9,6 @@ Rules (issue 11, measured with the eval in ``bench/eval.py``):
 * Context the app adds (hidden context items, the SDK's cancel note) arrives as
   ``system``/``developer`` messages; it is rendered as a ``system`` turn where it
   stood, and its words are handed to the scaffolding guard.
-* The system prompt ends with :data:`USER_PERSPECTIVE`, a note that the user's
-  "I" and "my" mean the user. Without it Qwen2.5-Coder 0.5B answered "Which
-  colour do I like best?" after "My favourite colour is green." with "I like
-  blue the most!" (eval case ``memory-colour``, every time at temperature 0.2):
-  it took the question as one about itself.
 * The answer after a tool result sees only the current turn: the system
   prompt, the newest user message and the calls and results after it
   (:func:`current_turn`). With the whole thread, the model answered an older
@@ -33,25 +28,14 @@ from typing import Any
 from chatkit.errors import CustomStreamError
 
 __all__ = [
-    "USER_PERSPECTIVE",
     "ContextTooLong",
     "current_turn",
     "fit_messages",
     "hidden_notes",
-    "system_prompt",
     "template_messages",
 ]
 
 Message = dict[str, Any]
-
-USER_PERSPECTIVE = "The user's messages are about the user: there, I and my mean the user."
-
-
-def system_prompt(instructions: str | None) -> str:
-    """The system prompt for the embedded model: the Agent's ``instructions`` and :data:`USER_PERSPECTIVE`."""
-    if instructions and instructions.strip():
-        return f"{instructions.rstrip()} {USER_PERSPECTIVE}"
-    return USER_PERSPECTIVE
 
 
 class ContextTooLong(CustomStreamError):

@@ -223,11 +223,11 @@ def choose_tools(specs: list[dict[str, Any]], user_text: str) -> list[dict[str, 
 
 # -- deciding whether the turn calls a tool ---------------------------------------------------
 
-# Measured with Qwen2.5-Coder 0.5B on the newest message alone (issue 11, the eval's messages and
-# 20 more): messages that ask for a tool gave 0.28-0.98 (lowest: "Give me some quick reply options
+# Measured with Qwen2.5-Coder 0.5B on the newest message alone (issue 11: the eval's messages and
+# 20 more): messages that ask for a tool gave 0.21-0.98 (lowest: "Give me some quick reply options
 # for planning a trip.", eval case quick-plan, which the model otherwise answers with a looping
 # list), messages that only mention a tool's topic ("What is a time zone?", "Is dark mode better
-# for your eyes?") 0.00-0.06 (highest: "Which destination did I pick?", after a quick-reply click).
+# for your eyes?") 0.00-0.14 (highest: "Which destination did I pick?", after a quick-reply click).
 CALL_THRESHOLD = 0.17
 _CALL_TAG = "<tool_call>"
 
