@@ -674,8 +674,10 @@ class LocalModel(Model):
     ) -> AsyncIterator[TResponseStreamEvent]:
         """Stream one answer as Responses events (created … deltas … completed).
 
-        The answer is either text or one function call. Waits for an earlier
-        generation to finish first. Closing/cancelling the iterator stops
+        The answer is either text or one function call. When the turn offers
+        tools (and ``narrow_tools`` is on, or ``tool_choice`` forces a call),
+        :meth:`decide_call` decides first; no call means a text answer without
+        tools, streamed as it comes. Waits for an earlier generation to finish first. Closing/cancelling the iterator stops
         llama.cpp at the next token. ``output_schema`` is not enforced.
         """
         self._active += 1
@@ -691,7 +693,11 @@ class LocalModel(Model):
             deciding = self.narrow_tools and model_settings.tool_choice in (None, "auto")
             if tool_names and (forced or deciding):
                 # Decided on the newest message, then forced: history can't talk the model out of it.
-                call = await asyncio.to_thread(self.decide_call, request, forced, abort)
+                try:
+                    call = await asyncio.to_thread(self.decide_call, request, forced, abort)
+                except BaseException:
+                    abort.set()  # cancelled while deciding: stop writing the call at the next token
+                    raise
                 if call is None:
                     request.pop("tools", None)
                     tool_names = set()
