@@ -10,6 +10,7 @@ from agents import Agent, ModelSettings, ModelTracing, Runner, function_tool, se
 
 from chat.llm import get_model
 from chat.llm.local import LocalModel
+from chat.llm.prompt import RECAP
 
 set_tracing_disabled(True)
 
@@ -63,7 +64,7 @@ def test_earlier_assistant_text_is_sent_as_a_plain_string():
         {"role": "user", "content": [{"type": "input_text", "text": "again"}]},
     ]
     request, _ = _request(LocalModel(), history)
-    assert [m["content"] for m in request["messages"]] == ["Be brief.", "hi", "Hello!", "again"]
+    assert [m["content"] for m in request["messages"]] == ["Be brief.", "hi", "Hello!", f'{RECAP} "hi"', "again"]
 
 
 def test_smollm2_is_never_offered_tools():

@@ -18,10 +18,12 @@ from chatkit.types import (
 from chat.converter import CANCEL_CONTEXT, ChatConverter
 from chat.llm.local import LocalModel
 from chat.llm.prompt import (
+    RECAP,
     ContextTooLong,
     current_turn,
     fit_messages,
     hidden_notes,
+    recap_user_messages,
     template_messages,
 )
 
@@ -84,6 +86,28 @@ def test_the_answer_after_a_tool_result_sees_only_the_current_turn():
     assert request["messages"][1]["content"] == "What time is it?"
 
 
+def test_the_users_earlier_messages_are_quoted_before_the_newest():
+    # eval case memory-colour: with the model's "Green is my favorite color!" in between, the 0.5B
+    # answered "Which colour do I like best?" with "I like blue" unless the user's words were quoted.
+    history = [
+        {"role": "user", "content": "My favourite colour is green."},
+        {"role": "assistant", "content": "Green is my favorite color!"},
+        {"role": "user", "content": "x" * 300},
+        {"role": "assistant", "content": "ok"},
+        {"role": "user", "content": "Which colour do I like best?"},
+    ]
+    request, _ = build(history)
+    messages = request["messages"]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "assistant", "system", "user"]
+    assert messages[5]["content"] == f'{RECAP} "My favourite colour is green." "{"x" * 200}…"'
+    assert messages[-1]["content"] == "Which colour do I like best?"
+    assert hidden_notes(messages) == []  # the user's own words may be repeated
+    # Nothing to quote in a first message, and at most the last `limit` messages.
+    assert recap_user_messages([{"role": "user", "content": "hi"}]) == [{"role": "user", "content": "hi"}]
+    many = [{"role": "user", "content": str(i)} for i in range(9)]
+    assert recap_user_messages(many, limit=2)[-2]["content"] == f'{RECAP} "6" "7"'
+
+
 def test_current_turn_keeps_the_system_prompt_and_all_from_the_newest_user_message():
     sys_, old, ans, new, call = (
         {"role": "system", "content": "s"},
@@ -136,10 +160,11 @@ async def test_the_sdk_cancel_note_reaches_the_model_as_system_context():
     model_input = await ChatConverter().to_agent_input(items)
     request, _ = build(model_input)
     messages = request["messages"]
-    assert [m["role"] for m in messages] == ["system", "user", "assistant", "system", "user"]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "system", "system", "user"]
     assert messages[3]["content"] == CANCEL_CONTEXT
+    assert messages[4]["content"] == f'{RECAP} "Tell me a long story."'
     assert "HiddenContext" not in str(messages) and "cancelled the stream" not in str(messages)
-    # The note is what the guard keeps out of answers; the instructions are not.
+    # The note is what the guard keeps out of answers; the instructions and the user's own words are not.
     assert hidden_notes(messages) == [CANCEL_CONTEXT]
 
 

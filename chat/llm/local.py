@@ -50,7 +50,7 @@ from openai.types.completion_usage import CompletionUsage
 from openai.types.responses import Response
 
 from .guard import CUT_OFF_LENGTH, CUT_OFF_LOOP, RepetitionDetector, ScaffoldingGuard
-from .prompt import ContextTooLong, current_turn, fit_messages, hidden_notes, template_messages
+from .prompt import ContextTooLong, current_turn, fit_messages, hidden_notes, recap_user_messages, template_messages
 from .toolchoice import CALL_THRESHOLD, call_probability, call_schema, choose_tools, decision_messages, last_user_text
 from .toolcalls import (
     ParsedToolCall,
@@ -271,8 +271,9 @@ class LocalModel(Model):
         item is a ``function_call_output``), and a system note asks for the
         answer: small models otherwise call the tool again instead of answering;
         and the history before the newest user message is left out
-        (:func:`chat.llm.prompt.current_turn`).
-        Otherwise only the tools the newest message is about are offered
+        (:func:`chat.llm.prompt.current_turn`). Otherwise the user's earlier
+        messages are quoted before the newest (:func:`chat.llm.prompt.recap_user_messages`),
+        and only the tools the newest message is about are offered
         (:func:`chat.llm.toolchoice.choose_tools`).
         """
         messages: list[dict[str, Any]] = Converter.items_to_messages(input, model=self.name)  # type: ignore[assignment]
@@ -282,6 +283,8 @@ class LocalModel(Model):
         if after_tool:
             # The answer to a tool result sees only this turn: with the thread, it answered older messages.
             messages = current_turn(messages) + [{"role": "system", "content": _ANSWER_NUDGE}]
+        else:
+            messages = recap_user_messages(messages)  # what the user said, quoted: memory questions need it
         sampling = dict(SAMPLING.get(self.variant, {}))
         if self.temperature is not None:
             sampling["temperature"] = self.temperature
