@@ -72,11 +72,12 @@ _END = object()  # sentinel the worker thread puts last on the queue
 # top_p 0.8, top_k 20, repetition_penalty 1.1 for 0.5B and 1.05 above). Two departures, both
 # measured with bench/eval.py and the same conversations sampled with 5 seeds:
 # * temperature 0.2, lower than the card's 0.7: tiny models call tools more reliably cold;
-# * no repetition penalty for the 0.5B (1.0): llama.cpp counts the prompt's tokens too, so a
-#   fact the user gave was penalised in the answer that should repeat it. "My favourite colour
-#   is green." then "Which colour do I like best?" got "I like blue" in 4 of 5 runs with 1.1
-#   (eval case memory-colour); with 1.0 the six memory cases were right 30 of 30 times. Loops
-#   are stopped by the RepetitionDetector instead (chat/llm/guard.py).
+# * no repetition penalty for the 0.5B (1.0): llama.cpp counts the prompt's tokens too, and a
+#   memory answer must repeat the prompt. "My favourite colour is green." then "Which colour do
+#   I like best?" (eval case memory-colour) was right in 2 of 5 seeds with 1.1 and 3 of 5 with
+#   1.0 (the quote of the user's words in chat/llm/prompt.py does the rest: 5 of 5); answers
+#   were shorter too (3 of 12 long answers reached the cap instead of 5, no more loops). Loops
+#   are stopped by the RepetitionDetector (chat/llm/guard.py).
 # ModelSettings (and extra_args) override these.
 SAMPLING: dict[str, dict[str, float]] = {
     "qwen2.5-coder-0.5b": {"temperature": 0.2, "top_p": 0.8, "top_k": 20, "repeat_penalty": 1.0},
