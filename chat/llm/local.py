@@ -84,10 +84,10 @@ SAMPLING: dict[str, dict[str, float]] = {
     "qwen2.5-coder-1.5b": {"temperature": 0.2, "top_p": 0.8, "top_k": 20, "repeat_penalty": 1.05},
     "smollm2-135m": {"temperature": 0.2, "top_p": 0.9, "top_k": 40, "repeat_penalty": 1.1},
 }
-_ANSWER_NUDGE = (
-    "Answer the user's last message now, in plain words. Use the tool results above if they help. "
-    "Do not call a tool and do not write JSON."
-)
+# Worded so it is not echoed: "Answer the user's last message now" came back as "The user's last
+# message is ...", which the guard rightly cut (an echo of a hidden note), leaving only the
+# apology (eval case de-time; 6 of 8 after-tool answers kept whole with it, 8 of 8 with this).
+_ANSWER_NUDGE = "Reply now in plain words, with the tool result. Do not call a tool and do not write JSON."
 # While a turn offers tools, this much text is held back: a call often follows a first sentence.
 _PREAMBLE_CHARS = 300
 _FALLBACK = "Sorry, I couldn't write an answer to that. Could you rephrase it?"
