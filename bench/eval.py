@@ -91,7 +91,9 @@ WEEKDAY = "{weekday}"  # filled in at run time (the server's UTC day)
 LONG_NOTE = " ".join(
     f"Line {i}: the warehouse in Aveiro counted {i * 7} boxes of blue tiles today." for i in range(1, 60)
 )
-HUGE = "Please read all of this. " + ("The quick brown fox jumps over the lazy dog. " * 450)
+# Within CHATKIT_MAX_MESSAGE_CHARS (20,000: longer is refused by the request check) but, at about
+# 4,200 tokens, past the embedded model's 4,096-token context: the model's own refusal is scored.
+HUGE = "Please read all of this. " + ("The quick brown fox jumps over the lazy dog. " * 420)
 
 CASES: list[Case] = [
     # single-turn chat

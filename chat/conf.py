@@ -74,7 +74,8 @@ DEFAULTS: dict[str, Any] = {
     "CHATKIT_LOCAL_MAX_TOKENS": 512,
     # CPU threads of the embedded model; fewer than the cores when other work shares them.
     "CHATKIT_LOCAL_THREADS": 2,
-    # Offer the embedded model only the tools a message is about (measured better by `make eval`).
+    # Offer the embedded model only the tools a message is about, and decide on that message alone
+    # whether it calls one (measured better by `make eval`).
     "CHATKIT_LOCAL_NARROW_TOOLS": True,
     # Traces go to the OpenAI platform only when this is on.
     "CHATKIT_TRACING": False,

@@ -121,6 +121,26 @@ def test_json_options_repeating_inside_a_call_are_a_loop():
     assert first_loop_at(text) is not None
 
 
+def test_a_list_whose_items_repeat_one_sentence_is_a_loop_by_the_third_item():
+    # eval case quick-plan: no line and no back-to-back run repeats, yet the answer ran to the cap.
+    items = [
+        f"{i}. **{kind} Trip**: Plan your {kind.lower()} trip with friends or family members. "
+        f"This could include {what}.\n"
+        for i, (kind, what) in enumerate(
+            [("Day", "museums"), ("Night", "concerts"), ("Week", "hikes"), ("Month", "courses")] * 3, 1
+        )
+    ]
+    text = "Here are some options:\n\n" + "".join(items)
+    at = first_loop_at(text)
+    assert at is not None and at < len("".join(items[:3])) + 30
+
+
+def test_repeated_code_in_a_fence_is_not_a_word_loop():
+    body = "total = total + price * count + tax\nprint(total, price, count)\n" * 3
+    assert not RepetitionDetector()._word_loop("Sum them:\n```python\n" + body + "```\nDone.")
+    assert RepetitionDetector()._word_loop("Sum them:\n" + body)  # the same words outside a fence do
+
+
 @pytest.mark.parametrize(
     "text",
     [

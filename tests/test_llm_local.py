@@ -10,6 +10,7 @@ from agents import Agent, ModelSettings, ModelTracing, Runner, function_tool, se
 
 from chat.llm import get_model
 from chat.llm.local import LocalModel
+from chat.llm.prompt import RECAP
 
 set_tracing_disabled(True)
 
@@ -63,7 +64,7 @@ def test_earlier_assistant_text_is_sent_as_a_plain_string():
         {"role": "user", "content": [{"type": "input_text", "text": "again"}]},
     ]
     request, _ = _request(LocalModel(), history)
-    assert [m["content"] for m in request["messages"]] == ["Be brief.", "hi", "Hello!", "again"]
+    assert [m["content"] for m in request["messages"]] == ["Be brief.", "hi", "Hello!", f'{RECAP} "hi"', "again"]
 
 
 def test_smollm2_is_never_offered_tools():
@@ -101,8 +102,7 @@ async def test_real_model_runs_a_function_tool_then_answers_in_text():
         instructions="You are a calculator assistant. Use the add tool for additions.",
         model=get_model("local"),
         tools=[add],
-        # Room for a pretty-printed call in a code fence (~40 tokens; the model card's
-        # repetition penalty makes the 0.5B write calls that way).
+        # Room for the call (~20 tokens, written under the call schema) and the answer.
         model_settings=ModelSettings(max_tokens=64, temperature=0.0),
     )
     result = Runner.run_streamed(agent, "What is 1234 + 4321? Use the add tool.")
@@ -110,6 +110,34 @@ async def test_real_model_runs_a_function_tool_then_answers_in_text():
     assert tool_calls == [(1234, 4321)]
     assert "tool_called" in kinds and "tool_output" in kinds
     assert isinstance(result.final_output, str) and "5555" in result.final_output
+
+
+@pytest.mark.local_model
+async def test_real_model_calls_the_tool_in_a_thread_with_history():
+    # The call is decided on the newest message alone (chat.llm.toolchoice): with the history, the
+    # 0.5B answered from the earlier turn instead (eval cases time-again, theme-history).
+    tool_calls.clear()
+    history = [
+        {"role": "user", "content": "What is 1000 + 2000?"},
+        {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "status": "completed",
+            "content": [{"type": "output_text", "text": "1000 + 2000 = 3000.", "annotations": []}],
+        },
+        {"role": "user", "content": "Add 1234 and 4321 with the add tool."},
+    ]
+    agent = Agent(
+        name="calc",
+        instructions="You are a calculator assistant.",
+        model=get_model("local"),
+        tools=[add],
+        model_settings=ModelSettings(max_tokens=64),
+    )
+    result = await Runner.run(agent, history)
+    assert tool_calls == [(1234, 4321)]
+    assert "5555" in result.final_output
 
 
 @pytest.mark.local_model

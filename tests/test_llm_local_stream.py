@@ -8,6 +8,7 @@ stream); the guard, the repetition stop, the tool-call recogniser, the SDK's
 from __future__ import annotations
 
 import json
+import math
 import threading
 
 from agents import ModelSettings, ModelTracing, function_tool
@@ -28,10 +29,15 @@ def show_quick_replies(question: str, options: list[str]) -> str:
 
 
 class Scripted(LocalModel):
-    """A LocalModel whose runtime writes the given answers (one list of token strings per call)."""
+    """A LocalModel whose runtime writes the given answers (one list of token strings per call).
 
-    def __init__(self, *answers: tuple[list[str], str]):
-        super().__init__()
+    ``narrow_tools`` is off by default: these tests are about the stream of an
+    answer the model writes freely with tools offered (the decided call has its
+    own tests below).
+    """
+
+    def __init__(self, *answers: tuple[list[str], str], narrow_tools: bool = False):
+        super().__init__(narrow_tools=narrow_tools)
         self.answers = list(answers)
         self.requests: list[dict] = []
         self.tokens_sent = 0
@@ -149,3 +155,90 @@ async def test_a_plain_answer_in_a_turn_with_tools_still_arrives_whole():
     model = Scripted((words(reply.strip()), "stop"))
     text, calls = await answer(model, "What are quick replies?", [show_quick_replies])
     assert text == reply.strip() and not calls
+
+
+# -- the decided call (narrow_tools on): decided on the newest message, then written under a schema --
+
+
+class Deciding(Scripted):
+    """A Scripted model whose runtime also answers the decision's raw completions.
+
+    ``first`` are the first token's top alternatives (token, probability);
+    ``call`` is the text written under the call schema.
+    """
+
+    def __init__(self, first: list[tuple[str, float]], call: str = "", *answers):
+        super().__init__(*answers, narrow_tools=True)
+        self.first, self.call = first, call
+        self.completions: list[dict] = []
+        self.templated: list[dict] = []
+
+    def _runtime_post(self, path, body):
+        assert path == "/apply-template"
+        self.templated.append(body)
+        return {"prompt": "<prompt>"}
+
+    def _complete(self, body, abort=None):
+        self.completions.append(body)
+        if "json_schema" in body:
+            return [{"choices": [{"text": self.call}]}]
+        top = [{"token": t, "logprob": math.log(p)} for t, p in self.first]
+        return [{"choices": [{"text": self.first[0][0], "logprobs": {"content": [{"top_logprobs": top}]}}]}]
+
+
+HISTORY = [
+    {"role": "user", "content": "I want to cook dinner tonight."},
+    {"role": "assistant", "content": "Sure! What's your favourite dish?"},
+    {"role": "user", "content": "Show me quick replies to pick a cuisine."},
+]
+CALL = '{"name": "show_quick_replies", "arguments": {"question": "Cuisine?", "options": ["Thai", "Greek"]}}'
+
+
+async def test_a_likely_call_is_decided_on_the_newest_message_and_forced():
+    model = Deciding([("```", 0.5), ('{"', 0.2), ("Sure", 0.3)], CALL)
+    text, calls = await answer(model, HISTORY, [show_quick_replies])
+    assert text == "" and [c.name for c in calls] == ["show_quick_replies"]
+    assert json.loads(calls[0].arguments) == {"question": "Cuisine?", "options": ["Thai", "Greek"]}
+    # The decision saw the system prompt and the newest message only, with the tools.
+    decided = model.templated[0]
+    assert [m["role"] for m in decided["messages"]] == ["system", "user"]
+    assert decided["messages"][1]["content"] == HISTORY[-1]["content"] and decided["tools"]
+    first, forced = model.completions
+    assert first["max_tokens"] == 1 and first["n_probs"] >= 10
+    assert forced["prompt"].endswith("<tool_call>\n")
+    assert forced["json_schema"]["properties"]["name"] == {"const": "show_quick_replies"}
+    assert model.requests == []  # no free-running generation at all
+
+
+async def test_an_unlikely_call_means_a_plain_answer_without_tools():
+    model = Deciding([("Quick", 0.9), ("{", 0.05)], "", (words("They are buttons."), "stop"))
+    text, calls = await answer(model, "What are quick replies?", [show_quick_replies])
+    assert text == "They are buttons." and not calls
+    assert len(model.completions) == 1  # only the decision's one token
+    assert "tools" not in model.requests[0]
+
+
+async def test_a_forced_call_that_does_not_finish_falls_back_to_text():
+    model = Deciding(
+        [("{", 0.9)], '{"name": "show_quick_replies", "arguments": {"question": "Cuis', (words("Thai?"), "stop")
+    )
+    text, calls = await answer(model, "Show me quick replies to pick a cuisine.", [show_quick_replies])
+    assert text == "Thai?" and not calls
+
+
+async def test_tool_choice_required_skips_the_decision_and_forces_the_call():
+    model = Deciding([("Sure", 1.0)], CALL)
+    final = None
+    async for event in model.stream_response(
+        "Be brief.",
+        "Hi",
+        ModelSettings(tool_choice="show_quick_replies"),
+        [show_quick_replies],
+        None,
+        [],
+        ModelTracing.DISABLED,
+    ):
+        if event.type == "response.completed":
+            final = event.response
+    assert [o.name for o in final.output if o.type == "function_call"] == ["show_quick_replies"]
+    assert len(model.completions) == 1 and "json_schema" in model.completions[0]

@@ -17,7 +17,15 @@ from chatkit.types import (
 
 from chat.converter import CANCEL_CONTEXT, ChatConverter
 from chat.llm.local import LocalModel
-from chat.llm.prompt import ContextTooLong, fit_messages, hidden_notes, template_messages
+from chat.llm.prompt import (
+    RECAP,
+    ContextTooLong,
+    current_turn,
+    fit_messages,
+    hidden_notes,
+    recap_user_messages,
+    template_messages,
+)
 
 TOOL_TURN = [
     {"role": "user", "content": "What time is it?"},
@@ -63,9 +71,61 @@ def test_developer_messages_become_system_and_part_lists_become_strings():
     assert messages == [{"role": "system", "content": "note"}, {"role": "assistant", "content": "Hello"}]
 
 
+def test_the_answer_after_a_tool_result_sees_only_the_current_turn():
+    # eval case time-weekday-history: with the whole thread it answered "Hello, how are you?" again.
+    history = [
+        {"role": "user", "content": "Hello, how are you?"},
+        {"role": "assistant", "content": "I'm well, thanks!"},
+        *TOOL_TURN,
+    ]
+    request, names = build(history)
+    assert not names and "tools" not in request
+    contents = [m.get("content") for m in request["messages"]]
+    assert "Hello, how are you?" not in contents and "I'm well, thanks!" not in contents
+    assert [m["role"] for m in request["messages"]] == ["system", "user", "assistant", "tool", "system"]
+    assert request["messages"][1]["content"] == "What time is it?"
+
+
+def test_the_users_earlier_messages_are_quoted_before_the_newest():
+    # eval case memory-colour: with the model's "Green is my favorite color!" in between, the 0.5B
+    # answered "Which colour do I like best?" with "I like blue" unless the user's words were quoted.
+    history = [
+        {"role": "user", "content": "My favourite colour is green."},
+        {"role": "assistant", "content": "Green is my favorite color!"},
+        {"role": "user", "content": "x" * 300},
+        {"role": "assistant", "content": "ok"},
+        {"role": "user", "content": "Which colour do I like best?"},
+    ]
+    request, _ = build(history)
+    messages = request["messages"]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "assistant", "system", "user"]
+    assert messages[5]["content"] == f'{RECAP} "My favourite colour is green." "{"x" * 200}…"'
+    assert messages[-1]["content"] == "Which colour do I like best?"
+    assert hidden_notes(messages) == []  # the user's own words may be repeated
+    # Nothing to quote in a first message, and at most the last `limit` messages.
+    assert recap_user_messages([{"role": "user", "content": "hi"}]) == [{"role": "user", "content": "hi"}]
+    many = [{"role": "user", "content": str(i)} for i in range(9)]
+    assert recap_user_messages(many, limit=2)[-2]["content"] == f'{RECAP} "6" "7"'
+
+
+def test_current_turn_keeps_the_system_prompt_and_all_from_the_newest_user_message():
+    sys_, old, ans, new, call = (
+        {"role": "system", "content": "s"},
+        {"role": "user", "content": "old"},
+        {"role": "assistant", "content": "a"},
+        {"role": "user", "content": "new"},
+        {"role": "tool", "content": "r", "tool_call_id": "c"},
+    )
+    assert current_turn([sys_, old, ans, new, call]) == [sys_, new, call]
+    assert current_turn([old, ans]) == [old, ans]
+    assert current_turn([sys_, ans]) == [sys_, ans]
+
+
 def test_sampling_comes_from_the_model_card_and_settings_override_it():
     request, _ = build("hi")
-    assert (request["top_p"], request["top_k"], request["repeat_penalty"]) == (0.8, 20, 1.1)
+    # The card's top-p and top-k; no repetition penalty: llama.cpp counts the prompt too, so the
+    # fact a memory question asks for was penalised (eval case memory-colour, see SAMPLING).
+    assert (request["top_p"], request["top_k"], request["repeat_penalty"]) == (0.8, 20, 1.0)
     model = LocalModel()
     overridden = model.build_request(
         "x", "hi", ModelSettings(temperature=0.9, top_p=0.5, presence_penalty=0.3), [], []
@@ -100,10 +160,11 @@ async def test_the_sdk_cancel_note_reaches_the_model_as_system_context():
     model_input = await ChatConverter().to_agent_input(items)
     request, _ = build(model_input)
     messages = request["messages"]
-    assert [m["role"] for m in messages] == ["system", "user", "assistant", "system", "user"]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "system", "system", "user"]
     assert messages[3]["content"] == CANCEL_CONTEXT
+    assert messages[4]["content"] == f'{RECAP} "Tell me a long story."'
     assert "HiddenContext" not in str(messages) and "cancelled the stream" not in str(messages)
-    # The note is what the guard keeps out of answers; the instructions are not.
+    # The note is what the guard keeps out of answers; the instructions and the user's own words are not.
     assert hidden_notes(messages) == [CANCEL_CONTEXT]
 
 

@@ -10,8 +10,8 @@ Two streaming filters :class:`chat.llm.local.LocalModel` runs its text through:
   as a call. Rule (issue 11): nothing the user never typed or saw appears in
   an answer.
 * :class:`RepetitionDetector` says when an answer has started looping (the
-  same line three times, or a run of text repeated back to back) so the
-  generation can stop long before the output cap.
+  same line three times, the same run of words three times, or a run of text
+  repeated back to back) so the generation can stop long before the output cap.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ MARKERS = (
 _STARTS = "<[{`H"  # the first characters of everything above, and of a call object or code fence
 _ECHO_WORDS = 4  # this many consecutive words of a hidden note in an answer count as an echo
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_FENCED = re.compile(r"```.*?(?:```|$)", re.DOTALL)  # a fenced code block (or one still open)
 
 
 def _words(text: str) -> list[str]:
@@ -216,10 +217,17 @@ class ScaffoldingGuard:
 
 
 class RepetitionDetector:
-    """Says when a streamed answer loops: a line three times, or a run repeated back to back.
+    """Says when a streamed answer loops: a line, or a run of words, three times, or a run repeated back to back.
+
+    The word-run rule is the eval's own loop check (``bench/eval.py``): a list
+    whose items repeat one sentence ("Plan your day trip with friends or family
+    members. This could include ...", eval case ``quick-plan``) has no line and
+    no back-to-back run in common, and ran to the output cap. Code in fences
+    is left out of that rule (code repeats itself by nature).
 
     Args:
         min_line: shortest line (characters, stripped) the line rule counts.
+        run_words: how many consecutive words the word-run rule compares.
         min_span: shortest repeated stretch (all copies together, characters)
             the back-to-back rule counts; shorter runs (``"!!!"``, ``"----"``) are fine.
         copies: how many back-to-back copies make a loop.
@@ -228,15 +236,29 @@ class RepetitionDetector:
     Feed the whole answer so far (:meth:`looping`); cheap enough to call per token.
     """
 
-    def __init__(self, *, min_line: int = 12, min_span: int = 60, copies: int = 3, max_period: int = 200):
+    def __init__(
+        self, *, min_line: int = 12, run_words: int = 8, min_span: int = 60, copies: int = 3, max_period: int = 200
+    ):
         self.min_line = min_line
+        self.run_words = run_words
         self.min_span = min_span
         self.copies = copies
         self.max_period = max_period
 
     def looping(self, text: str) -> bool:
         """Whether ``text`` (the answer so far) has started to repeat itself."""
-        return self._line_loop(text) or self._tail_loop(text)
+        return self._line_loop(text) or self._tail_loop(text) or self._word_loop(text)
+
+    def _word_loop(self, text: str) -> bool:
+        prose = _FENCED.sub("\n", text)  # code in ``` fences left out
+        words = _words(prose)
+        counts: dict[tuple[str, ...], int] = {}
+        for i in range(len(words) - self.run_words + 1):
+            run = tuple(words[i : i + self.run_words])
+            counts[run] = counts.get(run, 0) + 1
+            if counts[run] >= self.copies:
+                return True
+        return False
 
     def _line_loop(self, text: str) -> bool:
         lines = [ln.strip() for ln in text.split("\n")[:-1]]  # the last line may be unfinished

@@ -50,9 +50,10 @@ from openai.types.completion_usage import CompletionUsage
 from openai.types.responses import Response
 
 from .guard import CUT_OFF_LENGTH, CUT_OFF_LOOP, RepetitionDetector, ScaffoldingGuard
-from .prompt import ContextTooLong, fit_messages, hidden_notes, template_messages
-from .toolchoice import choose_tools, last_user_text
+from .prompt import ContextTooLong, current_turn, fit_messages, hidden_notes, recap_user_messages, template_messages
+from .toolchoice import CALL_THRESHOLD, call_probability, call_schema, choose_tools, decision_messages, last_user_text
 from .toolcalls import (
+    ParsedToolCall,
     could_be_tool_call,
     find_tool_call,
     looks_like_tool_call,
@@ -68,18 +69,25 @@ logger = logging.getLogger(__name__)
 _END = object()  # sentinel the worker thread puts last on the queue
 
 # Sampling per variant, from the models' cards (generation_config.json of Qwen2.5 Instruct:
-# top_p 0.8, top_k 20, repetition_penalty 1.1 for 0.5B and 1.05 above). Temperature is the
-# one departure: lower than the card's 0.7, because tiny models call tools more reliably
-# when sampled coldly (measured with bench/eval.py). ModelSettings override these.
+# top_p 0.8, top_k 20, repetition_penalty 1.1 for 0.5B and 1.05 above). Two departures, both
+# measured with bench/eval.py and the same conversations sampled with 5 seeds:
+# * temperature 0.2, lower than the card's 0.7: tiny models call tools more reliably cold;
+# * no repetition penalty for the 0.5B (1.0): llama.cpp counts the prompt's tokens too, and a
+#   memory answer must repeat the prompt. "My favourite colour is green." then "Which colour do
+#   I like best?" (eval case memory-colour) was right in 2 of 5 seeds with 1.1 and 3 of 5 with
+#   1.0 (the quote of the user's words in chat/llm/prompt.py does the rest: 5 of 5); answers
+#   were shorter too (3 of 12 long answers reached the cap instead of 5, no more loops). Loops
+#   are stopped by the RepetitionDetector (chat/llm/guard.py).
+# ModelSettings (and extra_args) override these.
 SAMPLING: dict[str, dict[str, float]] = {
-    "qwen2.5-coder-0.5b": {"temperature": 0.2, "top_p": 0.8, "top_k": 20, "repeat_penalty": 1.1},
+    "qwen2.5-coder-0.5b": {"temperature": 0.2, "top_p": 0.8, "top_k": 20, "repeat_penalty": 1.0},
     "qwen2.5-coder-1.5b": {"temperature": 0.2, "top_p": 0.8, "top_k": 20, "repeat_penalty": 1.05},
     "smollm2-135m": {"temperature": 0.2, "top_p": 0.9, "top_k": 40, "repeat_penalty": 1.1},
 }
-_ANSWER_NUDGE = (
-    "Answer the user's last message now, in plain words. Use the tool results above if they help. "
-    "Do not call a tool and do not write JSON."
-)
+# Worded so it is not echoed: "Answer the user's last message now" came back as "The user's last
+# message is ...", which the guard rightly cut (an echo of a hidden note), leaving only the
+# apology (eval case de-time; 6 of 8 after-tool answers kept whole with it, 8 of 8 with this).
+_ANSWER_NUDGE = "Reply now in plain words, with the tool result. Do not call a tool and do not write JSON."
 # While a turn offers tools, this much text is held back: a call often follows a first sentence.
 _PREAMBLE_CHARS = 300
 _FALLBACK = "Sorry, I couldn't write an answer to that. Could you rephrase it?"
@@ -100,6 +108,15 @@ def _required(request: dict[str, Any]) -> dict[str, list[str]]:
         spec["function"]["name"]: spec["function"].get("parameters", {}).get("required", [])
         for spec in request.get("tools", ())
     }
+
+
+def forced_tools(tool_choice: Any, offered: Collection[str]) -> set[str] | None:
+    """The tools ``ModelSettings.tool_choice`` forces a call to (``"required"``: any offered one), else ``None``."""
+    if tool_choice == "required":
+        return set(offered) or None
+    if isinstance(tool_choice, str) and tool_choice in offered:
+        return {tool_choice}
+    return None
 
 
 def _last_is_tool_output(input: str | list[TResponseInputItem]) -> bool:
@@ -128,9 +145,11 @@ class LocalModel(Model):
             the variant's :data:`SAMPLING`).
         model_path: a GGUF to use instead of the variant's joined weights.
         narrow_tools: offer a turn only the tools its message is about
-            (:func:`chat.llm.toolchoice.choose_tools`); ``tool_choice`` other
-            than ``"auto"`` turns this off (default
-            ``app_settings.CHATKIT_LOCAL_NARROW_TOOLS``, on).
+            (:func:`chat.llm.toolchoice.choose_tools`) and decide on the newest
+            message alone whether it calls one (see :meth:`decide_call`);
+            ``tool_choice`` other than ``"auto"`` turns this off (default
+            ``app_settings.CHATKIT_LOCAL_NARROW_TOOLS``, on). ``tool_choice``
+            ``"required"`` or a tool's name forces a call.
 
     One instance per variant per process (see :func:`chat.llm.get_model`):
     it loads lazily on first use (off the event loop), runs one generation at
@@ -251,8 +270,11 @@ class LocalModel(Model):
         ``model_settings.extra_args`` go to llama.cpp verbatim (e.g. seed,
         ignore_eos). Tools are left out after a tool result (the last input
         item is a ``function_call_output``), and a system note asks for the
-        answer: small models otherwise call the tool again instead of answering.
-        Otherwise only the tools the newest message is about are offered
+        answer: small models otherwise call the tool again instead of answering;
+        and the history before the newest user message is left out
+        (:func:`chat.llm.prompt.current_turn`). Otherwise the user's earlier
+        messages are quoted before the newest (:func:`chat.llm.prompt.recap_user_messages`),
+        and only the tools the newest message is about are offered
         (:func:`chat.llm.toolchoice.choose_tools`).
         """
         messages: list[dict[str, Any]] = Converter.items_to_messages(input, model=self.name)  # type: ignore[assignment]
@@ -260,7 +282,10 @@ class LocalModel(Model):
             messages.insert(0, {"role": "system", "content": system_instructions})
         after_tool = _last_is_tool_output(input)
         if after_tool:
-            messages.append({"role": "system", "content": _ANSWER_NUDGE})
+            # The answer to a tool result sees only this turn: with the thread, it answered older messages.
+            messages = current_turn(messages) + [{"role": "system", "content": _ANSWER_NUDGE}]
+        else:
+            messages = recap_user_messages(messages)  # what the user said, quoted: memory questions need it
         sampling = dict(SAMPLING.get(self.variant, {}))
         if self.temperature is not None:
             sampling["temperature"] = self.temperature
@@ -329,6 +354,75 @@ class LocalModel(Model):
         )
         request["messages"] = messages
         return tokens
+
+    # -- deciding whether the turn calls a tool ----------------------------------------
+
+    def _complete(self, body: dict[str, Any], abort: threading.Event | None = None) -> list[dict[str, Any]]:
+        """Run one raw-prompt completion (llama.cpp's ``/completion``); return its chunk dicts (blocking)."""
+        chunks: list[dict[str, Any]] = []
+
+        def on_chunk(chunk: dict[str, Any]) -> bool:
+            chunks.append(chunk)
+            return abort is not None and abort.is_set()
+
+        self._server.handle_completions(body, on_chunk)
+        for chunk in chunks:
+            if "choices" not in chunk:
+                err = chunk.get("error", chunk)
+                message = err.get("message", err) if isinstance(err, dict) else err
+                raise LocalModelError(f"{self.name}: llama.cpp error: {message}")
+        return chunks
+
+    def decide_call(
+        self, request: dict[str, Any], forced: Collection[str] | None = None, abort: threading.Event | None = None
+    ) -> ParsedToolCall | None:
+        """Whether this turn calls one of ``request["tools"]``, and the call (blocking; the model must be loaded).
+
+        Rule (:mod:`chat.llm.toolchoice`, "Deciding"): the system prompt, the
+        offered tools and the newest user message alone are rendered with the
+        chat template; the turn calls a tool when the first token's probability
+        of starting a call is at least :data:`~chat.llm.toolchoice.CALL_THRESHOLD`
+        (always, when ``forced`` names the tools to choose from). The call is
+        then written after ``<tool_call>`` under :func:`~chat.llm.toolchoice.call_schema`,
+        so it is well-formed and names an offered tool. Returns ``None`` for no
+        call (or a call cut off at ``max_tokens`` that
+        :func:`~chat.llm.toolcalls.repair_tool_call` can't rescue). Runs one
+        generation at a time with :meth:`_generate`.
+        """
+        specs = [s for s in request.get("tools", ()) if not forced or s["function"]["name"] in forced]
+        if not specs:
+            return None
+        with self._run_lock:
+            prompt = self._runtime_post(
+                "/apply-template", {"messages": decision_messages(request["messages"]), "tools": request["tools"]}
+            )["prompt"]
+            if not forced:
+                first = self._complete({"prompt": prompt, "n_probs": 20, "max_tokens": 1, "temperature": 0})
+                logprobs = (first[-1]["choices"][0].get("logprobs") or {}).get("content") or [{}]
+                p = call_probability(logprobs[0].get("top_logprobs", ()))
+                logger.info("%s: call probability %.3f (threshold %.2f)", self.name, p, CALL_THRESHOLD)
+                if p < CALL_THRESHOLD:
+                    return None
+            sampling = {k: request[k] for k in ("temperature", "top_p", "top_k", "repeat_penalty") if k in request}
+            body = {
+                "prompt": prompt + "<tool_call>\n",
+                "json_schema": call_schema(specs),
+                "max_tokens": request["max_tokens"],
+                "stream": True,
+                **sampling,
+            }
+            text = "".join(c["choices"][0].get("text") or "" for c in self._complete(body, abort))
+        names = [s["function"]["name"] for s in specs]
+        call = parse_tool_call(text, names) or repair_tool_call(text, names, _required(request))
+        if call is None:
+            logger.info("%s: the forced call did not finish: %r", self.name, text[:200])
+        return call
+
+    async def _call_chunks(self, call: ParsedToolCall) -> AsyncIterator[ChatCompletionChunk]:
+        """A decided call as the chunks of an answer that is that one call."""
+        cid = f"chatcmpl-{uuid.uuid4().hex}"
+        yield self._call_chunk(cid, call)
+        yield self._chunk(cid, ChoiceDelta(), "tool_calls")
 
     # -- generation --------------------------------------------------------------------
 
@@ -584,8 +678,10 @@ class LocalModel(Model):
     ) -> AsyncIterator[TResponseStreamEvent]:
         """Stream one answer as Responses events (created … deltas … completed).
 
-        The answer is either text or one function call. Waits for an earlier
-        generation to finish first. Closing/cancelling the iterator stops
+        The answer is either text or one function call. When the turn offers
+        tools (and ``narrow_tools`` is on, or ``tool_choice`` forces a call),
+        :meth:`decide_call` decides first; no call means a text answer without
+        tools, streamed as it comes. Waits for an earlier generation to finish first. Closing/cancelling the iterator stops
         llama.cpp at the next token. ``output_schema`` is not enforced.
         """
         self._active += 1
@@ -595,6 +691,20 @@ class LocalModel(Model):
             # Measured with the runtime's tokenizer; too long a message is refused before it runs.
             prompt_tokens = await asyncio.to_thread(self.fit_request, request)
             logger.debug("%s: prompt of %d tokens", self.name, prompt_tokens)
+            abort = threading.Event()
+            call = None
+            forced = forced_tools(model_settings.tool_choice, tool_names)
+            deciding = self.narrow_tools and model_settings.tool_choice in (None, "auto")
+            if tool_names and (forced or deciding):
+                # Decided on the newest message, then forced: history can't talk the model out of it.
+                try:
+                    call = await asyncio.to_thread(self.decide_call, request, forced, abort)
+                except BaseException:
+                    abort.set()  # cancelled while deciding: stop writing the call at the next token
+                    raise
+                if call is None:
+                    request.pop("tools", None)
+                    tool_names = set()
             response = Response(
                 id=f"resp_{uuid.uuid4().hex}",
                 object="response",
@@ -607,8 +717,7 @@ class LocalModel(Model):
                 temperature=request["temperature"],
             )
             ids: dict[int, str] = {}
-            abort = threading.Event()
-            chunks = self._chunks(request, tool_names, abort)
+            chunks = self._call_chunks(call) if call is not None else self._chunks(request, tool_names, abort)
             events = ChatCmplStreamHandler.handle_stream(response, chunks, model=self.name)  # type: ignore[arg-type]
             try:
                 async for event in events:
