@@ -29,14 +29,29 @@ run their sync calls one after the other, never at once.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext
 
 THREAD_NAME = "chatkit-worker"
+
+# The worker thread of the request being served (None outside one, or without a pool).
+_current_worker: contextvars.ContextVar[Executor | None] = contextvars.ContextVar("chatkit_worker", default=None)
+
+
+def current_worker() -> Executor | None:
+    """The single-thread executor that runs this request's thread-sensitive sync calls, or ``None``.
+
+    ``None`` outside a request served by :class:`WorkerThreads` (or with
+    ``CHATKIT_WORKER_THREADS = 0``). Work submitted to it runs after the
+    request's calls already queued and before those queued later (one thread,
+    first in first out): :mod:`chat.turns` relies on that to batch heartbeats.
+    """
+    return _current_worker.get()
 
 
 class WorkerPool:
@@ -104,10 +119,13 @@ class WorkerThreads:
         if self.pool is None or scope["type"] != "http":
             return await self.app(scope, receive, send)
         index = self.pool.take()
+        executor = self.pool.executors[index]
+        token = _current_worker.set(executor)
         try:
-            async with ThreadSensitiveContext(executor=self.pool.executors[index]):
+            async with ThreadSensitiveContext(executor=executor):
                 await self.app(scope, receive, send)
         finally:
+            _current_worker.reset(token)
             self.pool.give_back(index)
 
 

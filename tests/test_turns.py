@@ -373,3 +373,28 @@ async def test_a_stream_that_never_ran_releases_its_claim_on_close(client):
     response = TurnStreamingResponse(never_iterated(), None, context, content_type="text/event-stream")
     await sync_to_async(response.close)()
     assert await claim_of(thread_id) is None
+
+
+async def test_the_heartbeats_of_many_turns_are_written_together(make_client, use_model, settings, monkeypatch):
+    """12 streams at once: each beat saves every answer so far in one hop per worker thread, not one per turn."""
+    from chat import turns
+
+    settings.CHATKIT_TURN_HEARTBEAT_SECONDS = 0.1
+    use_model(EchoModel(delay=0.05))
+    batches: list[int] = []
+    real = turns.beat_all
+
+    def counting(entries):
+        batches.append(len(entries))
+        return real(entries)
+
+    monkeypatch.setattr(turns, "beat_all", counting)
+    texts = [words(24, f"t{i}") for i in range(12)]
+    results = await asyncio.gather(*(make_client().new_thread(text) for text in texts))
+
+    assert max(batches) > 1, batches  # turns on one worker thread share a beat
+    assert len(batches) < sum(batches), batches
+    for text, (thread_id, events) in zip(texts, results):
+        assert assistant_text(events) == text
+        assert await stored(thread_id) == [("user_message", text), ("assistant_message", text)]  # no mark left
+        assert await claim_of(thread_id) is None
