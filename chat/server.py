@@ -36,6 +36,7 @@ import contextlib
 import functools
 import logging
 import sys
+from datetime import datetime
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -60,7 +61,9 @@ from chatkit.types import (
     ThreadItemDoneEvent,
     ThreadItemUpdatedEvent,
     ThreadMetadata,
+    ThreadsAddUserMessageReq,
     ThreadStreamEvent,
+    UserMessageInput,
     UserMessageItem,
     WidgetItem,
     is_streaming_req,
@@ -169,6 +172,62 @@ class ChatServer(ChatKitServer[RequestContext]):
             frames = compat.process_streaming(self, request, context)
             return StreamingResult(live.relayed(frames, thread_id, after_write))
         return NonStreamingResult(await compat.process_non_streaming(self, request, context))
+
+    # --- the user's message, saved with the claim -------------------------------
+
+    def saves_user_message_first(self, request: ChatKitReq) -> bool:
+        """Whether :meth:`save_user_message` will save ``request``'s message in the request check's hop.
+
+        For ``threads.add_user_message`` without attachments, on the
+        :class:`DjangoStore` (the SDK re-saves attachments once they have a
+        thread; another store keeps the SDK's own order).
+        """
+        return (
+            isinstance(request, ThreadsAddUserMessageReq)
+            and not request.params.input.attachments
+            and isinstance(self.store, DjangoStore)
+        )
+
+    def save_user_message(self, request: ThreadsAddUserMessageReq, context: RequestContext) -> None:
+        """Build and save a turn's user message right after its claim, in the same hop and transaction. Sync.
+
+        The SDK would save it in a hop of its own once the stream has started,
+        before its first event (``thread.item.done`` of this message); here the
+        view's request check does it (:func:`chat.views._prepare`), so the
+        first event waits for one hop and one commit less (issue 15). The item
+        is built as ``ChatKitServer._build_user_message_item`` builds it; the
+        SDK then takes this very item (:meth:`_build_user_message_item`) and
+        the store skips saving it again. Needs the claim made
+        (``context.turn.id``) and :meth:`saves_user_message_first`.
+        """
+        thread_id = request.params.thread_id
+        thread = ThreadMetadata.model_validate(context.known_threads.row(thread_id))
+        message = self._new_user_message(request.params.input, thread, [], context)
+        self.store.write_item(thread_id, message, context)
+        context.turn.user_message = message
+
+    def _new_user_message(
+        self, input: UserMessageInput, thread: ThreadMetadata, attachments: list, context: RequestContext
+    ) -> UserMessageItem:
+        # As chatkit 1.6.5's ChatKitServer._build_user_message_item builds it.
+        return UserMessageItem(
+            id=self.store.generate_item_id("message", thread, context),
+            content=input.content,
+            thread_id=thread.id,
+            attachments=attachments,
+            quoted_text=input.quoted_text,
+            inference_options=input.inference_options,
+            created_at=datetime.now(),
+        )
+
+    async def _build_user_message_item(
+        self, input: UserMessageInput, thread: ThreadMetadata, context: RequestContext
+    ) -> UserMessageItem:
+        """The SDK's builder of a turn's user message (private, chat/compat.py), taking the one already saved."""
+        saved = context.turn.user_message
+        if saved is not None and saved.thread_id == thread.id:
+            return saved
+        return await super()._build_user_message_item(input, thread, context)
 
     # --- respond -------------------------------------------------------------
 

@@ -339,6 +339,9 @@ class DjangoStore(Store[RequestContext]):
         self._upsert_item(thread_id, item, context)
 
     async def add_thread_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
+        if item is context.turn.user_message:  # saved with the turn's claim (ChatServer.save_user_message)
+            context.turn.user_message = None
+            return
         await sync_to_async(self._upsert_item)(thread_id, item, context, new=True)
 
     async def save_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
