@@ -398,3 +398,29 @@ async def test_the_heartbeats_of_many_turns_are_written_together(make_client, us
         assert assistant_text(events) == text
         assert await stored(thread_id) == [("user_message", text), ("assistant_message", text)]  # no mark left
         assert await claim_of(thread_id) is None
+
+
+async def test_a_new_message_is_saved_with_its_claim_or_not_at_all(client, use_model, settings):
+    """The claim and the user message share one transaction: a stream refused after the claim leaves neither."""
+    from tests.test_limits import assert_rate_limited
+
+    settings.CHATKIT_CONCURRENT_STREAMS = 1
+    use_model(EchoModel(delay=0.05))
+    quiet_thread, _ = await client.new_thread("first")
+    busy = asyncio.create_task(client.new_thread(words(30, "b")))
+    await wait_for(lambda: models.Thread.objects.exclude(id=quiet_thread).filter(turn_id__isnull=False).aexists())
+
+    refused = await client.request("threads.add_user_message", thread_id=quiet_thread, input=user_input("second"))
+    assert_rate_limited(refused, "at most 1 at a time")
+    assert await stored(quiet_thread) == [("user_message", "first"), ("assistant_message", "first")]
+    assert await claim_of(quiet_thread) is None
+    await busy
+
+    events = await client.stream("threads.add_user_message", thread_id=quiet_thread, input=user_input("third"))
+    assert events[0]["type"] == "thread.item.done" and events[0]["item"]["type"] == "user_message"
+    assert await stored(quiet_thread) == [
+        ("user_message", "first"),
+        ("assistant_message", "first"),
+        ("user_message", "third"),
+        ("assistant_message", "third"),
+    ]
