@@ -268,6 +268,7 @@ class ChatServer(ChatKitServer[RequestContext]):
             raise CustomStreamError(f"The model is not configured: {exc}", allow_retry=False) from exc
         converter = self.converter if accepts_images(agent.model) else self.text_converter
         model_input = await converter.to_agent_input(history)
+        del history  # converted: not kept alive, for each open stream, while the answer streams
         agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
         async for event in self._run(thread, agent, model_input, agent_context, spec):
             yield event
