@@ -40,7 +40,7 @@ from datetime import datetime
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from agents import Agent, Model, RunConfig, Runner
+from agents import Agent, FunctionTool, Model, RunConfig, Runner
 from asgiref.sync import sync_to_async
 from chatkit.actions import Action
 from chatkit.agents import AgentContext, stream_agent_response
@@ -81,7 +81,7 @@ from .llm import model_error, model_supports_tools
 from .store import DjangoStore, save_feedback
 from .threads import cut_off, has_text, title_from_text
 from .tool_log import ToolCallRecorder
-from .widgets.tools import template_tools
+from .widgets.tools import enabled_template_tools, template_tools
 
 logger = logging.getLogger(__name__)
 
@@ -251,18 +251,10 @@ class ChatServer(ChatKitServer[RequestContext]):
             text = " ".join(p.text for p in input_user_message.content if p.type == "input_text")
             thread.title = title_from_text(text)  # the SDK saves it and sends thread.updated
 
-        history = list(
-            reversed(
-                (
-                    await self.store.load_thread_items(
-                        thread.id, None, app_settings.CHATKIT_HISTORY_ITEMS, "desc", context
-                    )
-                ).data
-            )
-        )
+        history, templates = await self._history_and_templates(thread.id, context)
         spec = turn_model(input_user_message, history)
         try:
-            agent = await self.turn_agent(spec)
+            agent = await self.turn_agent(spec, templates)
         except Exception as exc:  # a bad model spec, a missing key: retrying won't help
             logger.exception("No model to answer with")
             raise CustomStreamError(f"The model is not configured: {exc}", allow_retry=False) from exc
@@ -273,20 +265,45 @@ class ChatServer(ChatKitServer[RequestContext]):
         async for event in self._run(thread, agent, model_input, agent_context, spec):
             yield event
 
-    async def turn_agent(self, spec: str | None) -> Agent:
+    async def _history_and_templates(
+        self, thread_id: str, context: RequestContext
+    ) -> tuple[list[ThreadItem], list[FunctionTool]]:
+        """A turn's newest ``CHATKIT_HISTORY_ITEMS`` items (oldest first) and the enabled widget templates' tools.
+
+        One worker-thread hop for both on the :class:`DjangoStore` (issue 15:
+        every hop before the model starts is felt by every turn); another
+        store is read through the ``Store`` API.
+        """
+        limit = app_settings.CHATKIT_HISTORY_ITEMS
+        if isinstance(self.store, DjangoStore):
+            store = self.store
+
+            def read() -> tuple[Any, list[FunctionTool]]:
+                return store.read_items(thread_id, None, limit, "desc", context), enabled_template_tools()
+
+            page, templates = await sync_to_async(read)()
+        else:
+            page = await self.store.load_thread_items(thread_id, None, limit, "desc", context)
+            templates = await template_tools()
+        return list(reversed(page.data)), templates
+
+    async def turn_agent(self, spec: str | None, templates: list[FunctionTool] | None = None) -> Agent:
         """The Agent of one turn: a clone of :meth:`agent`'s, capped, plus a tool per enabled widget template.
 
         A clone per turn: openai-agents checks a shared Agent's tools against
         every other open run, a cost that grows with the streams. The widget
         tools are read per turn, so enabling a template in the admin reaches
         the next turn; models that can't call tools get none. The output cap
-        (:mod:`chat.cutoff`) applies to every turn.
+        (:mod:`chat.cutoff`) applies to every turn. ``templates``: those tools
+        if the caller has read them already (else they are read here).
         """
         agent = self.agent(spec)
         tools = list(agent.tools)
         if self._agent is not None or model_supports_tools(spec or app_settings.CHATKIT_MODEL):
             names = {tool.name for tool in tools}
-            tools += [tool for tool in await template_tools() if tool.name not in names]
+            if templates is None:
+                templates = await template_tools()
+            tools += [tool for tool in templates if tool.name not in names]
         return capped(agent.clone(tools=tools))
 
     async def resume(
