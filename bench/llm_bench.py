@@ -6,8 +6,15 @@ paths decode exactly ``max_tokens`` tokens) twice per round:
 
 * ``direct``: ``xllamacpp.Server.handle_chat_completions`` with a streaming
   callback, on the model's own server object;
-* ``local_model``: ``LocalModel.stream_response`` (thread hop, chunk
-  conversion, ``ChatCmplStreamHandler``, Responses events).
+* ``local_model``: ``LocalModel.stream_response`` (prompt measuring, thread
+  hop, chunk conversion, ``ChatCmplStreamHandler``, Responses events).
+
+Time to first token is the first content delta in both: the callback's first
+chunk with ``content``, and the first ``response.output_text.delta`` event.
+Each timed answer follows a finished answer to the same prompt (so both find
+the prompt in llama.cpp's cache), the two paths take turns going first in a
+round (neither always runs right behind the other), and ``stream_response``
+runs on one event loop for all rounds, as in a server process.
 
 Run: ``.venv/bin/python -m bench.llm_bench [--variant V] [--max-tokens N] [--rounds R]``.
 """
@@ -23,6 +30,10 @@ import time
 from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatproject.settings")
+# As `make bench` runs it (bench/servers.py BASE_ENV): production settings, which need a key.
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import django  # noqa: E402
 
@@ -133,9 +144,16 @@ def measure(
     # Warm-up: its TTFT includes prompt processing (nothing cached yet); it then
     # fills llama.cpp's prompt cache for both paths alike.
     cold = _direct(model, request)
-    for _ in range(rounds):
-        direct.append(_direct(model, request))
-        via.append(asyncio.run(_via_model(model, settings)))
+    with asyncio.Runner() as runner:
+        # One untimed answer through LocalModel too: a process's first answer pays one-off costs.
+        runner.run(_via_model(model, settings))
+        for i in range(rounds):
+            if i % 2:
+                via.append(runner.run(_via_model(model, settings)))
+                direct.append(_direct(model, request))
+            else:
+                direct.append(_direct(model, request))
+                via.append(runner.run(_via_model(model, settings)))
     d, v = _median(direct), _median(via)
     return {
         "variant": variant,
