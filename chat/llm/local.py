@@ -603,6 +603,7 @@ class LocalModel(Model):
         deciding = bool(tool_names)
         held = ""
         guard = ScaffoldingGuard(hidden_notes(request["messages"]), tool_names)
+        guard_fitted = not fit  # with ``fit``, the messages are fitted on the worker before the first chunk
         detector = RepetitionDetector()
         answer = ""  # everything the model wrote as text, guarded or not
         finish: str | None = None
@@ -611,6 +612,8 @@ class LocalModel(Model):
         cut: str | None = None  # "loop" | "scaffolding"
         native_call = False
         async for raw in self._raw_chunks(request, abort, fit=fit):
+            if not guard_fitted:  # the hidden notes of the prompt as fitted (old turns dropped)
+                guard, guard_fitted = ScaffoldingGuard(hidden_notes(request["messages"]), tool_names), True
             if raw.get("usage"):
                 usage = CompletionUsage.model_validate(raw["usage"])
             for choice in raw["choices"]:
