@@ -330,14 +330,16 @@ class LocalModel(Model):
         """POST to the runtime's own HTTP endpoints (``/apply-template``, ``/tokenize``); return the JSON answer.
 
         On a kept-alive connection, one per thread (``http.client`` connections
-        are not thread-safe): a new connection per call (``urllib``) cost about
-        twice as much. A kept connection the runtime has closed meanwhile is
-        replaced once (both endpoints are read-only, so resending is safe).
+        are not thread-safe), for the few calls that measure one turn: a new
+        connection per call (``urllib``) cost about twice as much. The worker
+        closes it before generating (:meth:`_close_connection`). A kept
+        connection the runtime has closed meanwhile is replaced once (both
+        endpoints are read-only, so resending is safe).
         Raises :class:`LocalModelError` for an answer other than HTTP 200, and
         ``OSError`` if the runtime can't be reached.
         """
         data = json.dumps(body).encode()
-        conn = getattr(self._connections, "conn", None)
+        conn = self._connection()
         try:
             status, payload = self._post_on(conn, path, data) if conn is not None else (0, b"")
         except (http.client.HTTPException, OSError):
@@ -355,6 +357,22 @@ class LocalModel(Model):
         if status != 200:
             raise LocalModelError(f"{self.name}: llama.cpp {path} answered HTTP {status}: {payload[:300]!r}")
         return json.loads(payload)
+
+    def _connection(self) -> http.client.HTTPConnection | None:
+        return getattr(self._connections, "conn", None)
+
+    def _close_connection(self) -> None:
+        """Close this thread's kept runtime connection, if any.
+
+        Done once a turn's prompt is measured (and its call decided), before it
+        generates: the runtime's HTTP thread for a kept connection wakes every
+        10 ms while it waits (cpp-httplib's keep-alive check), which the
+        generation's own threads need no part of on 2 cores.
+        """
+        conn = self._connection()
+        if conn is not None:
+            conn.close()
+            self._connections.conn = None
 
     @staticmethod
     def _post_on(conn: http.client.HTTPConnection, path: str, data: bytes) -> tuple[int, bytes]:
@@ -475,8 +493,11 @@ class LocalModel(Model):
         self, request: dict[str, Any], forced: Collection[str] | None, abort: threading.Event
     ) -> ParsedToolCall | None:
         """:meth:`fit_request` then :meth:`decide_call`, as one call on the worker thread."""
-        logger.debug("%s: prompt of at most %d tokens", self.name, self.fit_request(request))
-        return self.decide_call(request, forced, abort)
+        try:
+            logger.debug("%s: prompt of at most %d tokens", self.name, self.fit_request(request))
+            return self.decide_call(request, forced, abort)
+        finally:
+            self._close_connection()
 
     async def _call_chunks(self, call: ParsedToolCall) -> AsyncIterator[ChatCompletionChunk]:
         """A decided call as the chunks of an answer that is that one call."""
@@ -493,7 +514,10 @@ class LocalModel(Model):
                 if abort.is_set():
                     return
                 if fit:
-                    logger.debug("%s: prompt of at most %d tokens", self.name, self.fit_request(request))
+                    try:
+                        logger.debug("%s: prompt of at most %d tokens", self.name, self.fit_request(request))
+                    finally:
+                        self._close_connection()
 
                 def on_chunk(chunk: dict[str, Any]) -> bool:
                     if abort.is_set():
