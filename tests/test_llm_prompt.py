@@ -256,7 +256,10 @@ async def test_a_prompt_has_at_most_as_many_tokens_as_bytes_so_a_short_one_is_re
     ]
     for messages, with_tools in [
         ([{"role": "user", "content": "hi"}], None),
-        ([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Grüße, ça va? 東京 🌊 " * 20}], None),
+        (
+            [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Grüße, ça va? 東京 🌊 " * 20}],
+            None,
+        ),
         ([{"role": "user", "content": "{}[]<>``` \n\t" * 30}], tools),
     ]:
         prompt = model.render_prompt(messages, with_tools)
