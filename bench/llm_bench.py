@@ -6,8 +6,15 @@ paths decode exactly ``max_tokens`` tokens) twice per round:
 
 * ``direct``: ``xllamacpp.Server.handle_chat_completions`` with a streaming
   callback, on the model's own server object;
-* ``local_model``: ``LocalModel.stream_response`` (thread hop, chunk
-  conversion, ``ChatCmplStreamHandler``, Responses events).
+* ``local_model``: ``LocalModel.stream_response`` (prompt measuring, thread
+  hop, chunk conversion, ``ChatCmplStreamHandler``, Responses events).
+
+Time to first token is the first content delta in both: the callback's first
+chunk with ``content``, and the first ``response.output_text.delta`` event.
+Each timed answer follows a finished answer to the same prompt (so both find
+the prompt in llama.cpp's cache), the two paths take turns going first in a
+round (neither always runs right behind the other), and ``stream_response``
+runs on one event loop for all rounds, as in a server process.
 
 Run: ``.venv/bin/python -m bench.llm_bench [--variant V] [--max-tokens N] [--rounds R]``.
 """
@@ -23,6 +30,10 @@ import time
 from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatproject.settings")
+# As `make bench` runs it (bench/servers.py BASE_ENV): production settings, which need a key.
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import django  # noqa: E402
 
@@ -34,6 +45,9 @@ from chat.llm.local import LocalModel  # noqa: E402
 from chat.server import complete_sdk_models  # noqa: E402
 
 PROMPT = "Write a short story about a lighthouse keeper and a cat."
+# First-token-only answers per path per round, on top of the full ones: on this loaded 2-core
+# machine one TTFT swings from 35 to 1000 ms, so two samples (rounds=2) decided the ratio by luck.
+TTFT_SAMPLES = 5
 
 
 def _rss_mb() -> float:
@@ -63,6 +77,39 @@ def _direct(model: LocalModel, request: dict[str, Any]) -> dict[str, float]:
 
     model._server.handle_chat_completions(request, on_chunk)
     return _stats(started, first[0] if first else None, time.perf_counter(), usage, pieces[0])
+
+
+def _direct_first(model: LocalModel, request: dict[str, Any]) -> float:
+    """Seconds to the first content chunk straight through xllamacpp; the answer is stopped there."""
+    started = time.perf_counter()
+    first: list[float] = []
+
+    def on_chunk(chunk: dict[str, Any]) -> bool:
+        if any((choice.get("delta") or {}).get("content") for choice in chunk.get("choices", ())):
+            first.append(time.perf_counter())
+        return bool(first)  # True stops the generation
+
+    model._server.handle_chat_completions(request, on_chunk)
+    return first[0] - started
+
+
+async def _via_model_first(model: LocalModel, settings: ModelSettings) -> float:
+    """Seconds to the first ``response.output_text.delta`` through LocalModel; the stream is closed there."""
+    started = time.perf_counter()
+    first = None
+    stream = model.stream_response(None, PROMPT, settings, [], None, [], ModelTracing.DISABLED)
+    try:
+        async for event in stream:
+            if event.type == "response.output_text.delta":
+                first = time.perf_counter()
+                break
+    finally:
+        await stream.aclose()
+    # Untimed: the closed answer stops at its next token; the next sample finds the runtime idle.
+    while model.is_busy() or model._run_lock.locked():
+        await asyncio.sleep(0.001)
+    assert first is not None
+    return first - started
 
 
 async def _via_model(model: LocalModel, settings: ModelSettings) -> dict[str, float]:
@@ -110,8 +157,10 @@ def measure(
     Keys: ``variant``, ``load_s`` (weights join check + llama.cpp load),
     ``rss_before_mb``/``rss_after_load_mb`` (MiB), ``cold_ttft_s`` (first
     answer, prompt not cached), ``direct`` and
-    ``local_model`` (medians over ``rounds`` of ``ttft_s``, ``total_s``,
-    ``tokens``, ``deltas``, ``tokens_per_s``; prompt cached), ``load_average``
+    ``local_model`` (medians over ``rounds`` of ``total_s``,
+    ``tokens``, ``deltas``, ``tokens_per_s``, and ``ttft_s``, the median of
+    ``ttft_n`` samples: the full answers' and :data:`TTFT_SAMPLES` first-token-only
+    answers per round; prompt cached), ``load_average``
     (the machine's, since other work skews the numbers) and ``overhead_pct`` (how much
     lower LocalModel's tokens/s is than direct's). Blocking; takes about
     ``rounds * 2 * max_tokens / 25`` seconds on this 2-core machine.
@@ -130,13 +179,34 @@ def measure(
     request["stream_options"] = {"include_usage": True}
 
     direct, via = [], []
+    ttft_direct: list[float] = []
+    ttft_via: list[float] = []
     # Warm-up: its TTFT includes prompt processing (nothing cached yet); it then
     # fills llama.cpp's prompt cache for both paths alike.
     cold = _direct(model, request)
-    for _ in range(rounds):
-        direct.append(_direct(model, request))
-        via.append(asyncio.run(_via_model(model, settings)))
+    with asyncio.Runner() as runner:
+        # One untimed answer through LocalModel too: a process's first answer pays one-off costs.
+        runner.run(_via_model(model, settings))
+        for i in range(rounds):
+            if i % 2:
+                via.append(runner.run(_via_model(model, settings)))
+                direct.append(_direct(model, request))
+            else:
+                direct.append(_direct(model, request))
+                via.append(runner.run(_via_model(model, settings)))
+            for j in range(TTFT_SAMPLES):
+                if (i + j) % 2:
+                    ttft_via.append(runner.run(_via_model_first(model, settings)))
+                    ttft_direct.append(_direct_first(model, request))
+                else:
+                    ttft_direct.append(_direct_first(model, request))
+                    ttft_via.append(runner.run(_via_model_first(model, settings)))
     d, v = _median(direct), _median(via)
+    for medians, runs, firsts in ((d, direct, ttft_direct), (v, via, ttft_via)):
+        samples = [r["ttft_s"] for r in runs] + firsts
+        medians["ttft_s"] = round(statistics.median(samples), 4)
+        medians["ttft_n"] = len(samples)
+        medians["ttft_range_s"] = [round(min(samples), 4), round(max(samples), 4)]
     return {
         "variant": variant,
         "max_tokens": max_tokens,

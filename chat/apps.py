@@ -19,3 +19,7 @@ class ChatConfig(AppConfig):
         # The Agents SDK exports traces to OpenAI whenever a key is set: off unless asked.
         configure_tracing()
         user_logged_in.connect(adopt_anonymous_threads, dispatch_uid="chat.adopt_anonymous_threads")
+        # Under daphne (runserver) each SSE event is sent at once, not on the reactor's next turn.
+        from .daphne import send_promptly
+
+        send_promptly()

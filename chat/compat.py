@@ -19,6 +19,10 @@ means re-reading each use below against the new release.
 * Django's ``MiddlewareMixin.__acall__`` (the async path of every built-in
   middleware, which hops to a worker thread for each phase): :class:`InlineHooks`
   replaces it for middleware whose phases do no I/O (:mod:`chat.loop_middleware`).
+* Twisted's TCP write buffer (``FileDescriptor.dataBuffer``, ``offset``,
+  ``_tempDataLen``, ``_writeDisconnected``): :class:`chat.daphne.PromptServer`
+  sends a write at once only when nothing is queued (its own module, as it
+  replaces daphne's connection class; ``tests/test_daphne.py``).
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ PINNED: dict[str, str] = {
     "Django": "5.2.",
     "openai-chatkit": "1.6.5",
     "openai-agents": "0.24.0",
+    "Twisted": "26.10.",
 }
 
 

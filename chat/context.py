@@ -59,6 +59,10 @@ class KnownThreads:
         self._owned.discard(thread_id)
         self._rows.pop(thread_id, None)
 
+    def row(self, thread_id: str) -> dict[str, Any] | None:
+        """The row read by the request check, if any, leaving it for :meth:`take_row`."""
+        return self._rows.get(thread_id)
+
     def take_row(self, thread_id: str) -> dict[str, Any] | None:
         """The row read by the request check, once (a later load reads the database)."""
         return self._rows.pop(thread_id, None)
@@ -77,9 +81,11 @@ class TurnState:
         pending: the assistant message being streamed, as far as it got, or ``None``.
         saved_chars: how much of ``pending``'s text a heartbeat saved last.
         gone: the thread was deleted while the turn ran; the turn ends quietly.
+        user_message: the turn's user message, already saved with the claim
+            (:meth:`chat.server.ChatServer.save_user_message`), until the SDK takes it.
     """
 
-    __slots__ = ("id", "thread_id", "replaced", "pending", "saved_chars", "gone")
+    __slots__ = ("id", "thread_id", "replaced", "pending", "saved_chars", "gone", "user_message")
 
     def __init__(self) -> None:
         self.id: str | None = None
@@ -88,6 +94,7 @@ class TurnState:
         self.pending: Any = None
         self.saved_chars = 0
         self.gone = False
+        self.user_message: Any = None
 
     def owns(self, thread_id: str) -> bool:
         """Whether this request's turn runs in ``thread_id``."""

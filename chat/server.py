@@ -36,10 +36,11 @@ import contextlib
 import functools
 import logging
 import sys
+from datetime import datetime
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from agents import Agent, Model, RunConfig, Runner
+from agents import Agent, FunctionTool, Model, RunConfig, Runner
 from asgiref.sync import sync_to_async
 from chatkit.actions import Action
 from chatkit.agents import AgentContext, stream_agent_response
@@ -60,7 +61,9 @@ from chatkit.types import (
     ThreadItemDoneEvent,
     ThreadItemUpdatedEvent,
     ThreadMetadata,
+    ThreadsAddUserMessageReq,
     ThreadStreamEvent,
+    UserMessageInput,
     UserMessageItem,
     WidgetItem,
     is_streaming_req,
@@ -78,7 +81,7 @@ from .llm import model_error, model_supports_tools
 from .store import DjangoStore, save_feedback
 from .threads import cut_off, has_text, title_from_text
 from .tool_log import ToolCallRecorder
-from .widgets.tools import template_tools
+from .widgets.tools import enabled_template_tools, template_tools
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +173,62 @@ class ChatServer(ChatKitServer[RequestContext]):
             return StreamingResult(live.relayed(frames, thread_id, after_write))
         return NonStreamingResult(await compat.process_non_streaming(self, request, context))
 
+    # --- the user's message, saved with the claim -------------------------------
+
+    def saves_user_message_first(self, request: ChatKitReq) -> bool:
+        """Whether :meth:`save_user_message` will save ``request``'s message in the request check's hop.
+
+        For ``threads.add_user_message`` without attachments, on the
+        :class:`DjangoStore` (the SDK re-saves attachments once they have a
+        thread; another store keeps the SDK's own order).
+        """
+        return (
+            isinstance(request, ThreadsAddUserMessageReq)
+            and not request.params.input.attachments
+            and isinstance(self.store, DjangoStore)
+        )
+
+    def save_user_message(self, request: ThreadsAddUserMessageReq, context: RequestContext) -> None:
+        """Build and save a turn's user message right after its claim, in the same hop and transaction. Sync.
+
+        The SDK would save it in a hop of its own once the stream has started,
+        before its first event (``thread.item.done`` of this message); here the
+        view's request check does it (:func:`chat.views._prepare`), so the
+        first event waits for one hop and one commit less (issue 15). The item
+        is built as ``ChatKitServer._build_user_message_item`` builds it; the
+        SDK then takes this very item (:meth:`_build_user_message_item`) and
+        the store skips saving it again. Needs the claim made
+        (``context.turn.id``) and :meth:`saves_user_message_first`.
+        """
+        thread_id = request.params.thread_id
+        thread = ThreadMetadata.model_validate(context.known_threads.row(thread_id))
+        message = self._new_user_message(request.params.input, thread, [], context)
+        self.store.write_item(thread_id, message, context)
+        context.turn.user_message = message
+
+    def _new_user_message(
+        self, input: UserMessageInput, thread: ThreadMetadata, attachments: list, context: RequestContext
+    ) -> UserMessageItem:
+        # As chatkit 1.6.5's ChatKitServer._build_user_message_item builds it.
+        return UserMessageItem(
+            id=self.store.generate_item_id("message", thread, context),
+            content=input.content,
+            thread_id=thread.id,
+            attachments=attachments,
+            quoted_text=input.quoted_text,
+            inference_options=input.inference_options,
+            created_at=datetime.now(),
+        )
+
+    async def _build_user_message_item(
+        self, input: UserMessageInput, thread: ThreadMetadata, context: RequestContext
+    ) -> UserMessageItem:
+        """The SDK's builder of a turn's user message (private, chat/compat.py), taking the one already saved."""
+        saved = context.turn.user_message
+        if saved is not None and saved.thread_id == thread.id:
+            return saved
+        return await super()._build_user_message_item(input, thread, context)
+
     # --- respond -------------------------------------------------------------
 
     def agent(self, spec: str | None = None) -> Agent:
@@ -192,41 +251,59 @@ class ChatServer(ChatKitServer[RequestContext]):
             text = " ".join(p.text for p in input_user_message.content if p.type == "input_text")
             thread.title = title_from_text(text)  # the SDK saves it and sends thread.updated
 
-        history = list(
-            reversed(
-                (
-                    await self.store.load_thread_items(
-                        thread.id, None, app_settings.CHATKIT_HISTORY_ITEMS, "desc", context
-                    )
-                ).data
-            )
-        )
+        history, templates = await self._history_and_templates(thread.id, context)
         spec = turn_model(input_user_message, history)
         try:
-            agent = await self.turn_agent(spec)
+            agent = await self.turn_agent(spec, templates)
         except Exception as exc:  # a bad model spec, a missing key: retrying won't help
             logger.exception("No model to answer with")
             raise CustomStreamError(f"The model is not configured: {exc}", allow_retry=False) from exc
         converter = self.converter if accepts_images(agent.model) else self.text_converter
         model_input = await converter.to_agent_input(history)
+        del history  # converted: not kept alive, for each open stream, while the answer streams
         agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
         async for event in self._run(thread, agent, model_input, agent_context, spec):
             yield event
 
-    async def turn_agent(self, spec: str | None) -> Agent:
+    async def _history_and_templates(
+        self, thread_id: str, context: RequestContext
+    ) -> tuple[list[ThreadItem], list[FunctionTool]]:
+        """A turn's newest ``CHATKIT_HISTORY_ITEMS`` items (oldest first) and the enabled widget templates' tools.
+
+        One worker-thread hop for both on the :class:`DjangoStore` (issue 15:
+        every hop before the model starts is felt by every turn); another
+        store is read through the ``Store`` API.
+        """
+        limit = app_settings.CHATKIT_HISTORY_ITEMS
+        if isinstance(self.store, DjangoStore):
+            store = self.store
+
+            def read() -> tuple[Any, list[FunctionTool]]:
+                return store.read_items(thread_id, None, limit, "desc", context), enabled_template_tools()
+
+            page, templates = await sync_to_async(read)()
+        else:
+            page = await self.store.load_thread_items(thread_id, None, limit, "desc", context)
+            templates = await template_tools()
+        return list(reversed(page.data)), templates
+
+    async def turn_agent(self, spec: str | None, templates: list[FunctionTool] | None = None) -> Agent:
         """The Agent of one turn: a clone of :meth:`agent`'s, capped, plus a tool per enabled widget template.
 
         A clone per turn: openai-agents checks a shared Agent's tools against
         every other open run, a cost that grows with the streams. The widget
         tools are read per turn, so enabling a template in the admin reaches
         the next turn; models that can't call tools get none. The output cap
-        (:mod:`chat.cutoff`) applies to every turn.
+        (:mod:`chat.cutoff`) applies to every turn. ``templates``: those tools
+        if the caller has read them already (else they are read here).
         """
         agent = self.agent(spec)
         tools = list(agent.tools)
         if self._agent is not None or model_supports_tools(spec or app_settings.CHATKIT_MODEL):
             names = {tool.name for tool in tools}
-            tools += [tool for tool in await template_tools() if tool.name not in names]
+            if templates is None:
+                templates = await template_tools()
+            tools += [tool for tool in templates if tool.name not in names]
         return capped(agent.clone(tools=tools))
 
     async def resume(

@@ -287,6 +287,12 @@ class DjangoStore(Store[RequestContext]):
         rows = list(_ordered(items, order, after_seq).only("id", "data")[: limit + 1])
         return _page(rows, limit, self._to_item)
 
+    def read_items(
+        self, thread_id: str, after: str | None, limit: int, order: str, context: RequestContext
+    ) -> Page[ThreadItem]:
+        """What :meth:`load_thread_items` runs in its worker-thread hop (sync; for a caller already in a worker)."""
+        return self._load_thread_items(thread_id, after, limit, order, context)
+
     async def load_thread_items(
         self,
         thread_id: str,
@@ -339,6 +345,9 @@ class DjangoStore(Store[RequestContext]):
         self._upsert_item(thread_id, item, context)
 
     async def add_thread_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
+        if item is context.turn.user_message:  # saved with the turn's claim (ChatServer.save_user_message)
+            context.turn.user_message = None
+            return
         await sync_to_async(self._upsert_item)(thread_id, item, context, new=True)
 
     async def save_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:

@@ -8,10 +8,10 @@ request check, with one conditional ``UPDATE … RETURNING``: it sets
 on SQLite and PostgreSQL alike, so the claim holds across worker processes;
 the loser is refused with 409 ``thread_busy`` before anything streams.
 
-While the turn streams, :func:`running` beats every
-``CHATKIT_TURN_HEARTBEAT_SECONDS``: it refreshes ``turn_heartbeat_at`` and
-saves the answer so far (marked cut off until the answer is done), so a hard
-kill loses at most that many seconds of text. When the stream ends (done,
+While the turn streams, it is beaten every ``CHATKIT_TURN_HEARTBEAT_SECONDS``
+(:class:`Heartbeats`, all of an event loop's turns together): the beat
+refreshes ``turn_heartbeat_at`` and saves the answer so far (marked cut off
+until the answer is done), so a hard kill loses at most that many seconds of text. When the stream ends (done,
 failed or cut) the claim is released. A claim whose heartbeat is older than
 ``CHATKIT_TURN_STALE_SECONDS`` belongs to a process that died: the next turn
 takes it over.
@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import uuid
+import weakref
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -32,9 +34,9 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 from django.utils import timezone
 
-from . import models
+from . import db, models, workers
 from .conf import app_settings
-from .context import RequestContext
+from .context import RequestContext, TurnState
 
 logger = logging.getLogger(__name__)
 
@@ -104,21 +106,6 @@ def release(thread_id: str, turn_id: str) -> None:
     )
 
 
-def beat(thread_id: str, turn_id: str) -> bool:
-    """Refresh the claim's heartbeat. Returns ``False`` when the claim is gone (thread deleted). Sync."""
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    return bool(
-        _execute("UPDATE {table} SET {heartbeat} = %s WHERE {id} = %s AND {turn_id} = %s", [now, thread_id, turn_id])
-    )
-
-
-def _save_and_beat(write: Callable[[], Any] | None, thread_id: str, turn_id: str) -> bool:
-    """One heartbeat in one hop: the answer so far (if any), then :func:`beat`. Sync."""
-    if write is not None:
-        write()
-    return beat(thread_id, turn_id)
-
-
 def _execute(template: str, params: list) -> int:
     """Run one statement on the thread table (names quoted for this database); the rows it changed."""
     q = connection.ops.quote_name
@@ -146,37 +133,146 @@ def release_now(context: RequestContext) -> None:
 async def running(context: RequestContext, progress: Callable[[RequestContext], Callable[[], Any] | None]):
     """Hold the request's claim while the body runs: heartbeats meanwhile, release at the end.
 
-    On each heartbeat ``progress(context)`` (called on the event loop) returns
-    the sync write that saves the answer so far, or ``None``; it runs in the
-    same worker-thread hop as the heartbeat's own statement. A request
-    without a claim runs the body unchanged. The release runs however the
-    body ends, shielded from a second cancellation.
+    The turn joins its event loop's :class:`Heartbeats`: on each beat
+    ``progress(context)`` (called on the event loop) returns the sync write
+    that saves the answer so far, or ``None``. A request without a claim runs
+    the body unchanged. The release runs however the body ends, shielded
+    from a second cancellation.
     """
     turn = context.turn
     if turn.id is None:
         yield
         return
-    beating = asyncio.create_task(_heartbeat(context, progress))
+    heartbeats = Heartbeats.of_running_loop()
+    heartbeats.add(context, progress)
     try:
         yield
     finally:
-        beating.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await beating
+        heartbeats.discard(context)
         turn_id, turn.id = turn.id, None  # released: the response's close() has nothing left to do
         if turn.thread_id:
             with contextlib.suppress(Exception):
                 await asyncio.shield(sync_to_async(release)(turn.thread_id, turn_id))
 
 
-async def _heartbeat(context: RequestContext, progress) -> None:
-    turn = context.turn
-    while True:
-        await asyncio.sleep(app_settings.CHATKIT_TURN_HEARTBEAT_SECONDS)
-        if turn.thread_id is None or turn.gone:
-            continue
-        try:
-            if not await sync_to_async(_save_and_beat)(progress(context), turn.thread_id, turn.id):
-                turn.gone = True  # deleted meanwhile (or taken over after a stall): stop writing
-        except Exception:
-            logger.exception("Heartbeat of the turn in thread %s failed", turn.thread_id)
+class _Beating:
+    """One running turn in :class:`Heartbeats`: its context, its progress write and where its sync calls run."""
+
+    __slots__ = ("context", "progress", "worker", "task_context")
+
+    def __init__(self, context: RequestContext, progress):
+        self.context = context
+        self.progress = progress
+        # The turn's own worker thread (chat.workers): its beat queues behind the turn's
+        # writes already submitted and before later ones, so a beat can't overwrite the final answer.
+        self.worker = workers.current_worker()
+        # Without a worker pool, the beat is a sync_to_async call from the turn's own context instead.
+        self.task_context = contextvars.copy_context() if self.worker is None else None
+
+
+class Heartbeats:
+    """The heartbeats of every running turn on one event loop, written together (docs/architecture.md, "Turns").
+
+    Every ``CHATKIT_TURN_HEARTBEAT_SECONDS`` one task collects each turn's
+    progress write (the answer so far) and runs them, with one ``UPDATE``
+    that refreshes the claims of all of them, in one hop per worker thread:
+    500 open streams cost a few hops per beat, not 500 hops and 500 timers.
+    A turn whose claim is gone (thread deleted, or taken over after a stall)
+    is marked ``gone`` and writes nothing more. The task runs only while a
+    turn is running.
+    """
+
+    _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Heartbeats] = weakref.WeakKeyDictionary()
+
+    def __init__(self) -> None:
+        self.turns: dict[int, _Beating] = {}
+        self.task: asyncio.Task | None = None
+
+    @classmethod
+    def of_running_loop(cls) -> Heartbeats:
+        """The running event loop's heartbeats (made on first use)."""
+        loop = asyncio.get_running_loop()
+        heartbeats = cls._by_loop.get(loop)
+        if heartbeats is None:
+            heartbeats = cls._by_loop[loop] = cls()
+        return heartbeats
+
+    def add(self, context: RequestContext, progress) -> None:
+        """Beat for ``context``'s turn until :meth:`discard` (call it from the turn's request)."""
+        self.turns[id(context)] = _Beating(context, progress)
+        if self.task is None or self.task.done():
+            # A context of its own: the task outlives the request that starts it.
+            self.task = asyncio.get_running_loop().create_task(self._run(), context=contextvars.Context())
+
+    def discard(self, context: RequestContext) -> None:
+        """Stop beating for ``context``'s turn."""
+        self.turns.pop(id(context), None)
+
+    async def _run(self) -> None:
+        while self.turns:
+            await asyncio.sleep(app_settings.CHATKIT_TURN_HEARTBEAT_SECONDS)
+            try:
+                await self.beat()
+            except Exception:
+                logger.exception("Heartbeat of the running turns failed")
+
+    async def beat(self) -> None:
+        """One heartbeat for every running turn: their writes and one claim refresh per worker thread."""
+        groups: dict[Any, list[tuple[TurnState, str, str, Callable[[], Any] | None]]] = {}
+        places: dict[Any, _Beating] = {}
+        for beating in list(self.turns.values()):
+            turn = beating.context.turn
+            if turn.id is None or turn.thread_id is None or turn.gone:
+                continue
+            key = beating.worker if beating.worker is not None else id(beating)
+            groups.setdefault(key, []).append((turn, turn.thread_id, turn.id, beating.progress(beating.context)))
+            places.setdefault(key, beating)
+        # Submitted in this same step, before any await: each group queues behind its turns' writes so far.
+        calls = [self._submit(places[key], [entry[1:] for entry in entries]) for key, entries in groups.items()]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        for entries, alive in zip(groups.values(), results):
+            if isinstance(alive, BaseException):
+                logger.error("Heartbeat of %d running turns failed", len(entries), exc_info=alive)
+                continue
+            for turn, _, turn_id, _ in entries:
+                if turn_id not in alive and turn.id == turn_id:
+                    turn.gone = True  # deleted meanwhile (or taken over after a stall): stop writing
+
+    @staticmethod
+    def _submit(place: _Beating, entries: list[tuple[str, str, Callable[[], Any] | None]]):
+        if place.worker is not None:
+            return asyncio.get_running_loop().run_in_executor(place.worker, beat_all, entries)
+        return asyncio.get_running_loop().create_task(
+            sync_to_async(beat_all)(entries), context=place.task_context.copy()
+        )
+
+
+def beat_all(entries: list[tuple[str, str, Callable[[], Any] | None]]) -> set[str]:
+    """One heartbeat of several turns, given as ``(thread_id, turn_id, write or None)``. Sync.
+
+    Runs each write (the answer so far; a failing one is logged and skipped),
+    then refreshes the claims that still hold with one ``UPDATE … RETURNING``
+    per 500 turns. Returns the turn ids whose claim still holds.
+    """
+    for thread_id, _, write in entries:
+        if write is not None:
+            try:
+                write()
+            except Exception:
+                logger.exception("Saving the answer so far in thread %s failed", thread_id)
+    alive: set[str] = set()
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    q = connection.ops.quote_name
+    for start in range(0, len(entries), 500):
+        chunk = entries[start : start + 500]
+        marks = ", ".join(["%s"] * len(chunk))
+        # Matching ids and claims separately is exact: a claim token is unique to its thread.
+        sql = (
+            f"UPDATE {q(models.Thread._meta.db_table)} SET {q('turn_heartbeat_at')} = %s"
+            f" WHERE {q('id')} IN ({marks}) AND {q('turn_id')} IN ({marks}) RETURNING {q('turn_id')}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [now, *(e[0] for e in chunk), *(e[1] for e in chunk)])
+            alive.update(row[0] for row in cursor.fetchall())
+    db.release_connection()  # a pooled connection goes back between beats (chat.db)
+    return alive

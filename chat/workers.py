@@ -22,6 +22,11 @@ database. On PostgreSQL with the psycopg pool (``OPTIONS["pool"]``, which
 needs ``CONN_MAX_AGE = 0``) a connection goes back to the pool when each
 request ends, as without this module.
 
+Django's own ``request_started`` receivers (``reset_queries`` and
+``close_old_connections``) would be one more awaited hop per request, before
+any middleware: with a pool they are disconnected and the same two calls are
+queued on the request's worker instead, ahead of its first sync call.
+
 A request is given the worker with the fewest requests in flight (an idle
 open stream counts too; its sync calls are short). Two requests on one worker
 run their sync calls one after the other, never at once.
@@ -29,14 +34,34 @@ run their sync calls one after the other, never at once.
 
 from __future__ import annotations
 
+import contextvars
+import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext
+from django.core import signals
+from django.db import close_old_connections, reset_queries
+
+logger = logging.getLogger(__name__)
 
 THREAD_NAME = "chatkit-worker"
+
+# The worker thread of the request being served (None outside one, or without a pool).
+_current_worker: contextvars.ContextVar[Executor | None] = contextvars.ContextVar("chatkit_worker", default=None)
+
+
+def current_worker() -> Executor | None:
+    """The single-thread executor that runs this request's thread-sensitive sync calls, or ``None``.
+
+    ``None`` outside a request served by :class:`WorkerThreads` (or with
+    ``CHATKIT_WORKER_THREADS = 0``). Work submitted to it runs after the
+    request's calls already queued and before those queued later (one thread,
+    first in first out): :mod:`chat.turns` relies on that to batch heartbeats.
+    """
+    return _current_worker.get()
 
 
 class WorkerPool:
@@ -99,16 +124,37 @@ class WorkerThreads:
         if self.pool is not None:
             with _pools_lock:
                 _pools.append(self.pool)
+            # Django's request_started receivers would cost each request an awaited hop to its
+            # worker; they are queued there instead, ahead of the request's first sync call.
+            signals.request_started.disconnect(reset_queries)
+            signals.request_started.disconnect(close_old_connections)
 
     async def __call__(self, scope, receive, send) -> None:
         if self.pool is None or scope["type"] != "http":
             return await self.app(scope, receive, send)
         index = self.pool.take()
+        executor = self.pool.executors[index]
+        token = _current_worker.set(executor)
+        executor.submit(_request_started)  # not awaited: the worker runs it before this request's calls
         try:
-            async with ThreadSensitiveContext(executor=self.pool.executors[index]):
+            async with ThreadSensitiveContext(executor=executor):
                 await self.app(scope, receive, send)
         finally:
+            _current_worker.reset(token)
             self.pool.give_back(index)
+
+
+def _request_started() -> None:
+    """What Django's ``request_started`` receivers do (``django/db/__init__.py``), on the request's worker.
+
+    Forget the queries logged under ``DEBUG`` and close connections that are
+    past ``CONN_MAX_AGE`` or broken (``close_old_connections``). Sync.
+    """
+    try:
+        reset_queries()
+        close_old_connections()
+    except Exception:  # nobody awaits this call: say so here
+        logger.exception("Checking the database connections of a worker thread failed")
 
 
 def worker_thread_count() -> int:

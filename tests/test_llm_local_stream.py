@@ -48,7 +48,7 @@ class Scripted(LocalModel):
     def fit_request(self, request):
         return 0
 
-    async def _raw_chunks(self, request, abort: threading.Event):
+    async def _raw_chunks(self, request, abort: threading.Event, *, fit=False):
         self.requests.append(request)
         pieces, finish = self.answers.pop(0)
         for piece in pieces:

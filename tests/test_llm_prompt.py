@@ -240,3 +240,74 @@ async def test_the_runtime_tokenizer_measures_the_rendered_prompt():
     with pytest.raises(ContextTooLong) as caught:
         model.fit_request(request)
     assert caught.value.limit == model.n_ctx - 512 and caught.value.needed > 5000
+
+
+@pytest.mark.local_model
+async def test_a_prompt_has_at_most_as_many_tokens_as_bytes_so_a_short_one_is_rendered_only():
+    from chat.llm import get_model
+
+    model = get_model("local")
+    await model.load()
+    tools = [
+        {
+            "type": "function",
+            "function": {"name": "f", "description": "d", "parameters": {"type": "object", "properties": {}}},
+        }
+    ]
+    for messages, with_tools in [
+        ([{"role": "user", "content": "hi"}], None),
+        (
+            [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Grüße, ça va? 東京 🌊 " * 20}],
+            None,
+        ),
+        ([{"role": "user", "content": "{}[]<>``` \n\t" * 30}], tools),
+    ]:
+        prompt = model.render_prompt(messages, with_tools)
+        assert model.count_tokens(messages, with_tools) <= len(prompt.encode())
+
+    calls: list[str] = []
+    post = model._runtime_post
+    model._runtime_post = lambda path, body: calls.append(path) or post(path, body)
+    try:
+        request, _ = model.build_request("Be brief.", "Tell me a story.", ModelSettings(max_tokens=512), [], [])
+        assert 10 < model.fit_request(request) < 200
+        assert calls == ["/apply-template"]  # no /tokenize: its bytes prove it fits
+        calls.clear()
+        request, _ = model.build_request("Be brief.", "word " * 5000, ModelSettings(max_tokens=512), [], [])
+        with pytest.raises(ContextTooLong):
+            model.fit_request(request)
+        assert "/tokenize" in calls  # near or over the limit, it is counted exactly
+    finally:
+        del model._runtime_post
+
+
+@pytest.mark.local_model
+async def test_the_kept_runtime_connection_is_replaced_when_it_was_closed():
+    from chat.llm import get_model
+
+    model = get_model("local")
+    await model.load()
+    messages = [{"role": "user", "content": "hi"}]
+    expected = model.count_tokens(messages)
+    kept = model._connections.conn
+    assert model.count_tokens(messages) == expected and model._connections.conn is kept  # reused
+    kept.sock.close()  # as when the runtime closes an idle connection
+    assert model.count_tokens(messages) == expected
+    assert model._connections.conn is not kept
+
+
+@pytest.mark.local_model
+async def test_a_message_too_long_is_refused_before_any_event():
+    from agents import ModelTracing
+
+    from chat.llm import get_model
+
+    model = get_model("local")
+    await model.load()
+    events = []
+    with pytest.raises(ContextTooLong):
+        async for event in model.stream_response(
+            "Be brief.", "word " * 5000, ModelSettings(max_tokens=512), [], None, [], ModelTracing.DISABLED
+        ):
+            events.append(event)
+    assert events == [] and not model.is_busy()

@@ -373,3 +373,54 @@ async def test_a_stream_that_never_ran_releases_its_claim_on_close(client):
     response = TurnStreamingResponse(never_iterated(), None, context, content_type="text/event-stream")
     await sync_to_async(response.close)()
     assert await claim_of(thread_id) is None
+
+
+async def test_the_heartbeats_of_many_turns_are_written_together(make_client, use_model, settings, monkeypatch):
+    """12 streams at once: each beat saves every answer so far in one hop per worker thread, not one per turn."""
+    from chat import turns
+
+    settings.CHATKIT_TURN_HEARTBEAT_SECONDS = 0.1
+    use_model(EchoModel(delay=0.05))
+    batches: list[int] = []
+    real = turns.beat_all
+
+    def counting(entries):
+        batches.append(len(entries))
+        return real(entries)
+
+    monkeypatch.setattr(turns, "beat_all", counting)
+    texts = [words(24, f"t{i}") for i in range(12)]
+    results = await asyncio.gather(*(make_client().new_thread(text) for text in texts))
+
+    assert max(batches) > 1, batches  # turns on one worker thread share a beat
+    assert len(batches) < sum(batches), batches
+    for text, (thread_id, events) in zip(texts, results):
+        assert assistant_text(events) == text
+        assert await stored(thread_id) == [("user_message", text), ("assistant_message", text)]  # no mark left
+        assert await claim_of(thread_id) is None
+
+
+async def test_a_new_message_is_saved_with_its_claim_or_not_at_all(client, use_model, settings):
+    """The claim and the user message share one transaction: a stream refused after the claim leaves neither."""
+    from tests.test_limits import assert_rate_limited
+
+    settings.CHATKIT_CONCURRENT_STREAMS = 1
+    use_model(EchoModel(delay=0.05))
+    quiet_thread, _ = await client.new_thread("first")
+    busy = asyncio.create_task(client.new_thread(words(30, "b")))
+    await wait_for(lambda: models.Thread.objects.exclude(id=quiet_thread).filter(turn_id__isnull=False).aexists())
+
+    refused = await client.request("threads.add_user_message", thread_id=quiet_thread, input=user_input("second"))
+    assert_rate_limited(refused, "at most 1 at a time")
+    assert await stored(quiet_thread) == [("user_message", "first"), ("assistant_message", "first")]
+    assert await claim_of(quiet_thread) is None
+    await busy
+
+    events = await client.stream("threads.add_user_message", thread_id=quiet_thread, input=user_input("third"))
+    assert events[0]["type"] == "thread.item.done" and events[0]["item"]["type"] == "user_message"
+    assert await stored(quiet_thread) == [
+        ("user_message", "first"),
+        ("assistant_message", "first"),
+        ("user_message", "third"),
+        ("assistant_message", "third"),
+    ]

@@ -6,9 +6,10 @@ so tools never run (measured by the team). Instead this model
 
 1. converts the Agent's input and tools with the SDK's Chat Completions
    converters (``agents.models.chatcmpl_converter.Converter``);
-2. runs ``xllamacpp.Server.handle_chat_completions`` (streaming) in a worker
-   thread, one generation at a time, the tools described in the chat
-   template's ``tools`` field;
+2. runs ``xllamacpp.Server.handle_chat_completions`` (streaming) on the
+   model's one worker thread (:class:`chat.llm.worker.RuntimeWorker`), one
+   generation at a time, right after measuring the prompt there, the tools
+   described in the chat template's ``tools`` field;
 3. recognises tool calls leniently (:mod:`chat.llm.toolcalls`) and turns
    everything into ``ChatCompletionChunk`` objects, fed through the SDK's
    ``ChatCmplStreamHandler`` so the Runner receives real Responses events;
@@ -22,16 +23,17 @@ is decided.
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import logging
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Collection
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from agents import FunctionTool, Model, ModelResponse, ModelSettings, ModelTracing, Usage
 from agents.items import TResponseInputItem, TResponseStreamEvent
@@ -61,6 +63,7 @@ from .toolcalls import (
     repair_tool_call,
 )
 from .weights import DEFAULT_VARIANT, ensure_weights, get_spec
+from .worker import RuntimeWorker
 
 __all__ = ["ContextTooLong", "LocalModel", "LocalModelError", "SAMPLING"]
 
@@ -91,6 +94,10 @@ _ANSWER_NUDGE = "Reply now in plain words, with the tool result. Do not call a t
 # While a turn offers tools, this much text is held back: a call often follows a first sentence.
 _PREAMBLE_CHARS = 300
 _FALLBACK = "Sorry, I couldn't write an answer to that. Could you rephrase it?"
+# A prompt of n UTF-8 bytes has at most n tokens: every token of a byte-level BPE vocabulary
+# (Qwen2.5's, SmolLM2's) stands for at least one byte. Two more for a BOS or a SentencePiece
+# vocabulary's dummy-prefix space (another GGUF via model_path).
+_TOKENS_OVER_BYTES = 2
 
 
 class LocalModelError(RuntimeError):
@@ -190,7 +197,9 @@ class LocalModel(Model):
         self.load_seconds: float | None = None
         self._server: Any = None  # xllamacpp.Server once loaded
         self._load_lock = threading.Lock()
-        self._run_lock = threading.Lock()  # held by the worker thread while generating
+        self._run_lock = threading.Lock()  # held while deciding or generating
+        self._worker = RuntimeWorker(f"local-llm-{variant}")  # every blocking runtime call after loading
+        self._connections = threading.local()  # per thread: a kept-alive HTTP connection to the runtime
         self._active = 0  # generations started and not finished (incl. waiting ones)
         self._loading = False
 
@@ -308,7 +317,7 @@ class LocalModel(Model):
         if self.supports_tools and not after_tool:
             specs = [Converter.tool_to_openai(t) for t in tools if isinstance(t, FunctionTool)]
             specs += [Converter.convert_handoff_tool(h) for h in handoffs]
-            if self.narrow_tools and model_settings.tool_choice in (None, "auto"):
+            if specs and self.narrow_tools and model_settings.tool_choice in (None, "auto"):
                 specs = choose_tools(specs, last_user_text(request["messages"]))
             if specs and model_settings.tool_choice != "none":
                 request["tools"] = specs
@@ -318,14 +327,68 @@ class LocalModel(Model):
     # -- measuring the prompt ------------------------------------------------------------
 
     def _runtime_post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST to the runtime's own HTTP endpoints (``/apply-template``, ``/tokenize``)."""
-        req = urllib.request.Request(
-            self._server.listening_address + path,
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=30) as response:
-            return json.loads(response.read())
+        """POST to the runtime's own HTTP endpoints (``/apply-template``, ``/tokenize``); return the JSON answer.
+
+        On a kept-alive connection, one per thread (``http.client`` connections
+        are not thread-safe), for the few calls that measure one turn: a new
+        connection per call (``urllib``) cost about twice as much. The worker
+        closes it before generating (:meth:`_close_connection`). A kept
+        connection the runtime has closed meanwhile is replaced once (both
+        endpoints are read-only, so resending is safe).
+        Raises :class:`LocalModelError` for an answer other than HTTP 200, and
+        ``OSError`` if the runtime can't be reached.
+        """
+        data = json.dumps(body).encode()
+        conn = self._connection()
+        try:
+            status, payload = self._post_on(conn, path, data) if conn is not None else (0, b"")
+        except (http.client.HTTPException, OSError):
+            conn.close()  # type: ignore[union-attr]  # closed by the runtime while idle
+            status = 0
+        if not status:  # no kept connection, or it was closed: a new one, once
+            address = urlsplit(self._server.listening_address)
+            self._connections.conn = conn = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+            try:
+                status, payload = self._post_on(conn, path, data)
+            except BaseException:
+                conn.close()
+                self._connections.conn = None
+                raise
+        if status != 200:
+            raise LocalModelError(f"{self.name}: llama.cpp {path} answered HTTP {status}: {payload[:300]!r}")
+        return json.loads(payload)
+
+    def _connection(self) -> http.client.HTTPConnection | None:
+        return getattr(self._connections, "conn", None)
+
+    def _close_connection(self) -> None:
+        """Close this thread's kept runtime connection, if any.
+
+        Done once a turn's prompt is measured (and its call decided), before it
+        generates: the runtime's HTTP thread for a kept connection wakes every
+        10 ms while it waits (cpp-httplib's keep-alive check), which the
+        generation's own threads need no part of on 2 cores.
+        """
+        conn = self._connection()
+        if conn is not None:
+            conn.close()
+            self._connections.conn = None
+
+    @staticmethod
+    def _post_on(conn: http.client.HTTPConnection, path: str, data: bytes) -> tuple[int, bytes]:
+        conn.request("POST", path, data, {"Content-Type": "application/json"})
+        response = conn.getresponse()
+        return response.status, response.read()
+
+    def render_prompt(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> str:
+        """The prompt text the model reads: ``messages`` and ``tools`` rendered with the GGUF's own chat template.
+
+        Blocking (llama.cpp's ``/apply-template``); the model must be loaded.
+        """
+        body: dict[str, Any] = {"messages": messages}
+        if tools:
+            body["tools"] = tools
+        return self._runtime_post("/apply-template", body)["prompt"]
 
     def count_tokens(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
         """Tokens of the whole prompt as the model will read it (blocking; the model must be loaded).
@@ -334,24 +397,32 @@ class LocalModel(Model):
         tokenises the result with the model's tokenizer (llama.cpp's
         ``/apply-template`` and ``/tokenize``), so the count is exact.
         """
-        body: dict[str, Any] = {"messages": messages}
-        if tools:
-            body["tools"] = tools
-        prompt = self._runtime_post("/apply-template", body)["prompt"]
+        return self._prompt_tokens(self.render_prompt(messages, tools))
+
+    def _prompt_tokens(self, prompt: str) -> int:
         return len(self._runtime_post("/tokenize", {"content": prompt})["tokens"])
 
     def fit_request(self, request: dict[str, Any]) -> int:
-        """Trim ``request["messages"]`` in place to fit ``n_ctx`` with room for the answer; return the prompt's tokens.
+        """Trim ``request["messages"]`` in place to fit ``n_ctx`` with room for the answer; return the prompt's size in tokens.
+
+        Each candidate prompt is rendered with the chat template; it is
+        tokenised only if its UTF-8 bytes (plus :data:`_TOKENS_OVER_BYTES`)
+        exceed the budget, since a prompt has at most that many tokens: so the
+        returned size is that bound when it alone proves the prompt fits
+        (most turns: one runtime call instead of two), and the exact count
+        otherwise. Blocking; the model must be loaded.
 
         Raises :class:`chat.llm.prompt.ContextTooLong` if the newest message alone does not fit.
         """
         budget = self.n_ctx - request["max_tokens"]
-        messages, tokens = fit_messages(
-            request["messages"],
-            lambda msgs: self.count_tokens(msgs, request.get("tools")),
-            budget,
-            n_ctx=self.n_ctx,
-        )
+        tools = request.get("tools")
+
+        def measure(messages: list[dict[str, Any]]) -> int:
+            prompt = self.render_prompt(messages, tools)
+            bound = len(prompt.encode()) + _TOKENS_OVER_BYTES
+            return bound if bound <= budget else self._prompt_tokens(prompt)
+
+        messages, tokens = fit_messages(request["messages"], measure, budget, n_ctx=self.n_ctx)
         request["messages"] = messages
         return tokens
 
@@ -418,6 +489,16 @@ class LocalModel(Model):
             logger.info("%s: the forced call did not finish: %r", self.name, text[:200])
         return call
 
+    def _fit_and_decide(
+        self, request: dict[str, Any], forced: Collection[str] | None, abort: threading.Event
+    ) -> ParsedToolCall | None:
+        """:meth:`fit_request` then :meth:`decide_call`, as one call on the worker thread."""
+        try:
+            logger.debug("%s: prompt of at most %d tokens", self.name, self.fit_request(request))
+            return self.decide_call(request, forced, abort)
+        finally:
+            self._close_connection()
+
     async def _call_chunks(self, call: ParsedToolCall) -> AsyncIterator[ChatCompletionChunk]:
         """A decided call as the chunks of an answer that is that one call."""
         cid = f"chatcmpl-{uuid.uuid4().hex}"
@@ -426,12 +507,17 @@ class LocalModel(Model):
 
     # -- generation --------------------------------------------------------------------
 
-    def _generate(self, request: dict[str, Any], put: Any, abort: threading.Event) -> None:
-        """Worker thread body: run one streaming completion, pushing chunk dicts via ``put``."""
+    def _generate(self, request: dict[str, Any], put: Any, abort: threading.Event, fit: bool = False) -> None:
+        """Worker thread job: run one streaming completion, pushing chunk dicts via ``put`` (``fit``: :meth:`fit_request` first)."""
         try:
             with self._run_lock:
                 if abort.is_set():
                     return
+                if fit:
+                    try:
+                        logger.debug("%s: prompt of at most %d tokens", self.name, self.fit_request(request))
+                    finally:
+                        self._close_connection()
 
                 def on_chunk(chunk: dict[str, Any]) -> bool:
                     if abort.is_set():
@@ -445,8 +531,15 @@ class LocalModel(Model):
         finally:
             put(_END)
 
-    async def _raw_chunks(self, request: dict[str, Any], abort: threading.Event) -> AsyncIterator[dict[str, Any]]:
-        """Yield llama.cpp's streamed chunk dicts; setting ``abort`` stops the worker."""
+    async def _raw_chunks(
+        self, request: dict[str, Any], abort: threading.Event, *, fit: bool = False
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Yield llama.cpp's streamed chunk dicts; setting ``abort`` stops the worker.
+
+        ``fit``: the request is fitted to the context first (:meth:`fit_request`,
+        on the worker thread, in the same job: no extra hop), so
+        :class:`~chat.llm.prompt.ContextTooLong` comes from here, before any chunk.
+        """
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
 
@@ -456,11 +549,12 @@ class LocalModel(Model):
             except RuntimeError:  # loop closed: nobody is listening any more
                 abort.set()
 
-        worker = threading.Thread(target=self._generate, args=(request, put, abort), name="local-llm", daemon=True)
-        worker.start()
+        self._worker.submit(self._generate, request, put, abort, fit)
         finished = False
         try:
             while (item := await queue.get()) is not _END:
+                if isinstance(item, ContextTooLong):
+                    raise item
                 if isinstance(item, BaseException):
                     raise LocalModelError(f"{self.name}: {item}") from item
                 if "choices" not in item:
@@ -514,6 +608,7 @@ class LocalModel(Model):
         abort: threading.Event,
         *,
         retry: bool = True,
+        fit: bool = False,
     ) -> AsyncIterator[ChatCompletionChunk]:
         """Turn llama.cpp's text stream into ChatCompletionChunks: tool calls recognised, text guarded.
 
@@ -525,11 +620,14 @@ class LocalModel(Model):
         * A call that can't be used (malformed, cut off, to an undeclared tool)
           and an answer that was all scaffolding are asked again once, for text
           only; a second failure gives a short apology, never raw JSON.
+
+        ``fit``: fit the request to the context first (see :meth:`_raw_chunks`).
         """
         cid = f"chatcmpl-{uuid.uuid4().hex}"
         deciding = bool(tool_names)
         held = ""
         guard = ScaffoldingGuard(hidden_notes(request["messages"]), tool_names)
+        guard_fitted = not fit  # with ``fit``, the messages are fitted on the worker before the first chunk
         detector = RepetitionDetector()
         answer = ""  # everything the model wrote as text, guarded or not
         finish: str | None = None
@@ -537,7 +635,9 @@ class LocalModel(Model):
         call = None
         cut: str | None = None  # "loop" | "scaffolding"
         native_call = False
-        async for raw in self._raw_chunks(request, abort):
+        async for raw in self._raw_chunks(request, abort, fit=fit):
+            if not guard_fitted:  # the hidden notes of the prompt as fitted (old turns dropped)
+                guard, guard_fitted = ScaffoldingGuard(hidden_notes(request["messages"]), tool_names), True
             if raw.get("usage"):
                 usage = CompletionUsage.model_validate(raw["usage"])
             for choice in raw["choices"]:
@@ -688,20 +788,21 @@ class LocalModel(Model):
         try:
             await self.load()
             request, tool_names = self.build_request(system_instructions, input, model_settings, tools, handoffs)
-            # Measured with the runtime's tokenizer; too long a message is refused before it runs.
-            prompt_tokens = await asyncio.to_thread(self.fit_request, request)
-            logger.debug("%s: prompt of %d tokens", self.name, prompt_tokens)
+            # The prompt is fitted to the context (measured with the runtime's tokenizer; too long a
+            # message is refused before it runs) on the worker thread, in the same job as what follows.
             abort = threading.Event()
             call = None
+            fitted = False
             forced = forced_tools(model_settings.tool_choice, tool_names)
             deciding = self.narrow_tools and model_settings.tool_choice in (None, "auto")
             if tool_names and (forced or deciding):
                 # Decided on the newest message, then forced: history can't talk the model out of it.
                 try:
-                    call = await asyncio.to_thread(self.decide_call, request, forced, abort)
+                    call = await self._worker.run(self._fit_and_decide, request, forced, abort)
                 except BaseException:
                     abort.set()  # cancelled while deciding: stop writing the call at the next token
                     raise
+                fitted = True
                 if call is None:
                     request.pop("tools", None)
                     tool_names = set()
@@ -717,7 +818,10 @@ class LocalModel(Model):
                 temperature=request["temperature"],
             )
             ids: dict[int, str] = {}
-            chunks = self._call_chunks(call) if call is not None else self._chunks(request, tool_names, abort)
+            if call is not None:
+                chunks = self._call_chunks(call)
+            else:
+                chunks = self._chunks(request, tool_names, abort, fit=not fitted)
             events = ChatCmplStreamHandler.handle_stream(response, chunks, model=self.name)  # type: ignore[arg-type]
             try:
                 async for event in events:
