@@ -189,12 +189,12 @@ class ChatServer(ChatKitServer[RequestContext]):
         )
 
     def save_user_message(self, request: ThreadsAddUserMessageReq, context: RequestContext) -> None:
-        """Build and save a turn's user message right after its claim, in the same hop and transaction. Sync.
+        """Build and save a turn's user message right after its claim, in the same worker-thread hop. Sync.
 
         The SDK would save it in a hop of its own once the stream has started,
         before its first event (``thread.item.done`` of this message); here the
         view's request check does it (:func:`chat.views._prepare`), so the
-        first event waits for one hop and one commit less (issue 15). The item
+        first event waits for one hop less (issue 15). The item
         is built as ``ChatKitServer._build_user_message_item`` builds it; the
         SDK then takes this very item (:meth:`_build_user_message_item`) and
         the store skips saving it again. Needs the claim made

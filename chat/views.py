@@ -18,7 +18,6 @@ from chatkit.store import NotFoundError
 from chatkit.types import ErrorEvent, is_streaming_req
 from csp.decorators import csp_update
 from django.core.exceptions import RequestDataTooBig
-from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -231,23 +230,22 @@ def _prepare(request, body: bytes) -> tuple[RequestContext, CheckedRequest, Stre
     parsed = parse_request(body)
     check_limits(request, context, parsed)
     server = get_server()
-    # A new message's turn: the claim and the message are saved together, or neither is.
-    message_first = server.saves_user_message_first(parsed)
-    with transaction.atomic() if message_first else contextlib.nullcontext():
-        checked = check_request(parsed, context)  # may claim the thread for this turn (chat.turns)
+    checked = check_request(parsed, context)  # may claim the thread for this turn (chat.turns)
+    try:
+        slot = StreamSlot.acquire(context) if is_streaming_req(parsed) else None
+    except RateLimited:
+        if context.turn.id is not None:
+            turns.release_now(context)
+        raise
+    # A new message is saved right after its claim, in this hop; if it can't be, the claim goes.
+    if context.turn.id is not None and checked.thread_refusal is None and server.saves_user_message_first(parsed):
         try:
-            slot = StreamSlot.acquire(context) if is_streaming_req(parsed) else None
-        except RateLimited:
-            if context.turn.id is not None:
-                turns.release_now(context)
+            server.save_user_message(parsed, context)
+        except BaseException:
+            if slot is not None:
+                slot.release()
+            turns.release_now(context)
             raise
-        if message_first and context.turn.id is not None and checked.thread_refusal is None:
-            try:
-                server.save_user_message(parsed, context)
-            except BaseException:
-                if slot is not None:
-                    slot.release()
-                raise
     return context, checked, slot
 
 

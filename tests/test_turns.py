@@ -401,7 +401,7 @@ async def test_the_heartbeats_of_many_turns_are_written_together(make_client, us
 
 
 async def test_a_new_message_is_saved_with_its_claim_or_not_at_all(client, use_model, settings):
-    """The claim and the user message share one transaction: a stream refused after the claim leaves neither."""
+    """The user message is saved right after the claim: a stream refused after the claim leaves neither."""
     from tests.test_limits import assert_rate_limited
 
     settings.CHATKIT_CONCURRENT_STREAMS = 1
