@@ -10,7 +10,9 @@ means re-reading each use below against the new release.
   it, compiled once and reused (:func:`upsert`).
 * openai-chatkit's ``ChatKitServer._process_streaming`` and
   ``_process_non_streaming``: dispatching a request the view has already
-  parsed and checked, instead of parsing it again in ``process()``.
+  parsed and checked, instead of parsing it again in ``process()``; and
+  ``ChatKitServer._build_user_message_item``, overridden so the SDK takes the user
+  message the view already saved with the turn's claim (``ChatServer.save_user_message``).
 * openai-agents' Chat Completions converter and stream handler
   (``agents.models.chatcmpl_converter.Converter``,
   ``agents.models.chatcmpl_stream_handler.ChatCmplStreamHandler``) and its

@@ -36,8 +36,8 @@ import contextlib
 import functools
 import logging
 import sys
-from datetime import datetime
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Any
 
 from agents import Agent, FunctionTool, Model, RunConfig, Runner
@@ -200,25 +200,19 @@ class ChatServer(ChatKitServer[RequestContext]):
         the store skips saving it again. Needs the claim made
         (``context.turn.id``) and :meth:`saves_user_message_first`.
         """
-        thread_id = request.params.thread_id
+        thread_id, input = request.params.thread_id, request.params.input
         thread = ThreadMetadata.model_validate(context.known_threads.row(thread_id))
-        message = self._new_user_message(request.params.input, thread, [], context)
-        self.store.write_item(thread_id, message, context)
-        context.turn.user_message = message
-
-    def _new_user_message(
-        self, input: UserMessageInput, thread: ThreadMetadata, attachments: list, context: RequestContext
-    ) -> UserMessageItem:
-        # As chatkit 1.6.5's ChatKitServer._build_user_message_item builds it.
-        return UserMessageItem(
+        message = UserMessageItem(  # as chatkit 1.6.5's ChatKitServer._build_user_message_item builds it
             id=self.store.generate_item_id("message", thread, context),
             content=input.content,
-            thread_id=thread.id,
-            attachments=attachments,
+            thread_id=thread_id,
+            attachments=[],
             quoted_text=input.quoted_text,
             inference_options=input.inference_options,
             created_at=datetime.now(),
         )
+        self.store.write_item(thread_id, message, context)
+        context.turn.user_message = message
 
     async def _build_user_message_item(
         self, input: UserMessageInput, thread: ThreadMetadata, context: RequestContext

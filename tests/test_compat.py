@@ -30,6 +30,12 @@ def test_the_private_apis_still_have_the_shapes_we_call():
     assert list(inspect.signature(ChatKitServer._process_non_streaming).parameters) == ["self", "request", "context"], (
         where
     )
+    assert list(inspect.signature(ChatKitServer._build_user_message_item).parameters) == [
+        "self",
+        "input",
+        "thread",
+        "context",
+    ], where
     assert hasattr(compat.ChatCmplConverter, "items_to_messages"), where
     assert hasattr(compat.ChatCmplStreamHandler, "handle_stream"), where
     assert compat.FAKE_RESPONSES_ID == "__fake_id__", where
