@@ -169,7 +169,7 @@ def main() -> None:
     parser.add_argument("--app", choices=["django", "fastapi"], default="django")
     parser.add_argument("--turns", type=int, default=300)
     args = parser.parse_args()
-    os.environ.update(BASE_ENV, LOG_LEVEL="ERROR", BENCH_APP=args.app, BENCH_STORE="memory")
+    os.environ.update(BASE_ENV, LOG_LEVEL="ERROR", LOG_FORMAT="text", BENCH_APP=args.app, BENCH_STORE="memory")
     tmp = tempfile.mkdtemp(prefix="bench-first-event-")
     db = os.path.join(tmp, "db.sqlite3")
     migrated_copy(db)  # FastAPI too: ChatServer reads the enabled widget templates from Django's DB

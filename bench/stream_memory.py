@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=100)
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
-    os.environ.update(BASE_ENV, LOG_LEVEL="CRITICAL", BENCH_APP=args.app, BENCH_STORE="memory")
+    os.environ.update(BASE_ENV, LOG_LEVEL="ERROR", LOG_FORMAT="text", BENCH_APP=args.app, BENCH_STORE="memory")
     os.environ["CHATKIT_ECHO_DELAY"] = "0.5"
     tmp = tempfile.mkdtemp(prefix="bench-stream-memory-")
     db = os.path.join(tmp, "db.sqlite3")
