@@ -18,9 +18,14 @@ means re-reading each use below against the new release.
   ``agents.models.chatcmpl_stream_handler.ChatCmplStreamHandler``) and its
   ``__fake_id__`` marker: the embedded model speaks Chat Completions chunks
   through them.
+* Django's SQL compiler (``Query.get_compiler().as_sql()``): a hot read's
+  SQL compiled once and reused (:func:`reusable_sql`).
 * Django's ``MiddlewareMixin.__acall__`` (the async path of every built-in
   middleware, which hops to a worker thread for each phase): :class:`InlineHooks`
   replaces it for middleware whose phases do no I/O (:mod:`chat.loop_middleware`).
+* channels' ``InMemoryChannelLayer.groups`` (group name -> its channels): with
+  that layer, nobody watching a thread is known without a ``group_send``, which
+  scans every channel and group of the process each time (:func:`nobody_in_group`).
 * Twisted's TCP write buffer (``FileDescriptor.dataBuffer``, ``offset``,
   ``_tempDataLen``, ``_writeDisconnected``): :class:`chat.daphne.PromptServer`
   sends a write at once only when nothing is queued (its own module, as it
@@ -34,6 +39,7 @@ from importlib.metadata import version
 from agents.models.chatcmpl_converter import Converter as ChatCmplConverter
 from agents.models.chatcmpl_stream_handler import ChatCmplStreamHandler
 from agents.models.fake_id import FAKE_RESPONSES_ID
+from channels.layers import InMemoryChannelLayer
 from django.db import connections
 from django.db.models import Model
 from django.db.models.constants import OnConflict
@@ -45,9 +51,11 @@ __all__ = [
     "ChatCmplStreamHandler",
     "FAKE_RESPONSES_ID",
     "InlineHooks",
+    "nobody_in_group",
     "pin_mismatches",
     "process_non_streaming",
     "process_streaming",
+    "reusable_sql",
     "upsert",
 ]
 
@@ -57,6 +65,7 @@ PINNED: dict[str, str] = {
     "openai-chatkit": "1.6.5",
     "openai-agents": "0.24.0",
     "Twisted": "26.10.",
+    "channels": "4.3.",
 }
 
 
@@ -112,6 +121,28 @@ def upsert(obj: Model, *, unique_fields: list[str], update_fields: list[str], us
 
 
 _UPSERT_SQL: dict[tuple, str] = {}
+
+
+def nobody_in_group(layer, group: str) -> bool:
+    """Whether ``layer`` knows, without asking a server, that ``group`` has no member.
+
+    True only for channels' in-process ``InMemoryChannelLayer`` with no channel
+    in the group; any other layer (Redis: members in other processes) is
+    False, so the caller sends.
+    """
+    return isinstance(layer, InMemoryChannelLayer) and not layer.groups.get(group)
+
+
+def reusable_sql(queryset, params: list) -> str | None:
+    """The SQL the ORM compiles for ``queryset``, if its parameters are exactly ``params``; else ``None``.
+
+    Such SQL can be cached and run again with other values in the same
+    places, skipping the compiler (``Query.get_compiler().as_sql()``), which
+    costs more than SQLite takes to run a short read. Build ``queryset`` with
+    ``params`` as its only values, each once (LIMIT and OFFSET are part of the SQL).
+    """
+    sql, compiled = queryset.query.get_compiler(using=queryset.db).as_sql()
+    return sql if list(compiled) == list(params) else None
 
 
 def process_streaming(server, request, context):

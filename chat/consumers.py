@@ -61,9 +61,9 @@ class LiveThreadConsumer(AsyncWebsocketConsumer):
         """A relayed event of the watched thread (:data:`chat.live.MESSAGE_TYPE`)."""
         if message["thread_id"] != self.thread_id:  # left meanwhile
             return
-        await self.send(
-            text_data='{"type":"event","thread_id":' + json.dumps(self.thread_id) + ',"event":' + message["event"] + "}"
-        )
+        prefix = '{"type":"event","thread_id":' + json.dumps(self.thread_id) + ',"event":'
+        for event in message["events"]:  # one WebSocket message per event, as the client reads them
+            await self.send(text_data=prefix + event + "}")
 
     async def _subscribe(self, thread_id) -> None:
         if not isinstance(thread_id, str) or not thread_id or len(thread_id) > 64:

@@ -83,9 +83,13 @@ class TurnState:
         gone: the thread was deleted while the turn ran; the turn ends quietly.
         user_message: the turn's user message, already saved with the claim
             (:meth:`chat.server.ChatServer.save_user_message`), until the SDK takes it.
+        newest: ``(items, complete)``: the thread's newest two items (newest
+            first) as the turn's history read found them, until the next write
+            or the one read they serve (``DjangoStore._newest_items``);
+            ``complete`` if they are all the thread has.
     """
 
-    __slots__ = ("id", "thread_id", "replaced", "pending", "saved_chars", "gone", "user_message")
+    __slots__ = ("id", "thread_id", "replaced", "pending", "saved_chars", "gone", "user_message", "newest")
 
     def __init__(self) -> None:
         self.id: str | None = None
@@ -95,6 +99,7 @@ class TurnState:
         self.saved_chars = 0
         self.gone = False
         self.user_message: Any = None
+        self.newest: tuple[list[Any], bool] | None = None
 
     def owns(self, thread_id: str) -> bool:
         """Whether this request's turn runs in ``thread_id``."""

@@ -427,7 +427,7 @@ class ChatServer(ChatKitServer[RequestContext]):
         await super().handle_stream_cancelled(thread, marked, context)
         for item in marked:
             if isinstance(item, AssistantMessageItem) and has_text(item):
-                await live.publish_item_done(thread.id, item)
+                live.publish_item_done(thread.id, item)
 
     # --- actions -------------------------------------------------------------
 

@@ -46,13 +46,13 @@ from chatkit.types import (
     ThreadItem,
     ThreadMetadata,
 )
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import Q, Subquery
 from django.utils import timezone
 from pydantic import TypeAdapter
 
 from . import models
-from .compat import upsert
+from .compat import reusable_sql, upsert
 from .conf import app_settings
 from .context import RequestContext
 from .threads import item_text
@@ -100,6 +100,15 @@ def dump_thread(thread: ThreadMetadata) -> dict[str, Any]:
     data = thread.model_dump(mode="json", exclude={"items"} if isinstance(thread, ThreadWithItems) else None)
     data["created_at"] = aware(thread.created_at).isoformat()
     return data
+
+
+# (database alias, vendor, limit) -> the SQL of DjangoStore._newest_items, compiled once.
+_NEWEST_ITEMS_SQL: dict[tuple[str, str, int], str] = {}
+
+
+def _item_from_column(raw: str | bytes | dict) -> ThreadItem:
+    """An item from its ``data`` column as the cursor returns it (JSON text with Django's backends)."""
+    return ITEM_ADAPTER.validate_json(raw) if isinstance(raw, (str, bytes)) else ITEM_ADAPTER.validate_python(raw)
 
 
 def _page(rows: list, limit: int, to_model) -> Page:
@@ -280,12 +289,56 @@ class DjangoStore(Store[RequestContext]):
         self, thread_id: str, after: str | None, limit: int, order: str, context: RequestContext
     ) -> Page[ThreadItem]:
         self._require_thread(thread_id, context)
+        turn = context.turn
+        replacing = bool(turn.replaced) and turn.owns(thread_id)
+        if after is None and order == "desc" and not replacing:
+            return self._newest_items(thread_id, limit, context)
         items = models.Item.objects.owned_by(context.owner).filter(thread_id=thread_id)
-        if context.turn.replaced and context.turn.owns(thread_id):  # a retry's old answer, on its way out
-            items = items.exclude(id__in=context.turn.replaced)
+        if replacing:  # a retry's old answer, on its way out
+            items = items.exclude(id__in=turn.replaced)
         after_seq = Subquery(items.filter(id=after).values("seq")[:1]) if after else None
         rows = list(_ordered(items, order, after_seq).only("id", "data")[: limit + 1])
         return _page(rows, limit, self._to_item)
+
+    def _newest_items(self, thread_id: str, limit: int, context: RequestContext) -> Page[ThreadItem]:
+        """The thread's ``limit`` newest items, newest first: what every turn reads, so kept cheap.
+
+        The ORM's SQL for it is compiled once per database and ``limit``
+        (:func:`chat.compat.reusable_sql`; compiling cost more than running it),
+        and the rows' JSON goes straight to pydantic (``validate_json``), without
+        model instances or a ``json.loads`` in between. Within a turn, the newest
+        two items are kept until the next write to the thread: the SDK reads them
+        again as the answer starts (chatkit 1.6 ``stream_agent_response``, to
+        continue a workflow), and :class:`~chat.context.TurnState` ``newest`` answers that.
+        """
+        turn = context.turn
+        mine = turn.owns(thread_id)
+        if mine and turn.newest is not None:
+            kept, complete = turn.newest
+            if limit <= len(kept) or complete:
+                turn.newest = None  # once: the SDK's read is the only one it serves
+                data = kept[:limit]
+                has_more = len(kept) > limit or not complete
+                return Page(data=data, has_more=has_more, after=data[-1].id if has_more and data else None)
+        connection = connections[models.Item.objects.db]
+        key = (connection.alias, connection.vendor, limit)
+        sql = _NEWEST_ITEMS_SQL.get(key)
+        params = [context.owner, thread_id]
+        if sql is None:
+            query = models.Item.objects.owned_by(context.owner).filter(thread_id=thread_id).order_by("-seq")
+            sql = reusable_sql(query.values_list("id", "data")[: limit + 1], params)
+            if sql is None:  # a custom owned_by with parameters of its own: leave it to the ORM
+                rows = list(query.only("id", "data")[: limit + 1])
+                return _page(rows, limit, self._to_item)
+            _NEWEST_ITEMS_SQL[key] = sql
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        has_more = len(rows) > limit
+        data = [_item_from_column(raw) for _, raw in rows[:limit]]
+        if mine:
+            turn.newest = (data[:2], not has_more and len(data) <= 2)
+        return Page(data=data, has_more=has_more, after=data[-1].id if has_more and data else None)
 
     def read_items(
         self, thread_id: str, after: str | None, limit: int, order: str, context: RequestContext
@@ -309,6 +362,8 @@ class DjangoStore(Store[RequestContext]):
         if mine and turn.gone:
             return
         self._require_thread(thread_id, context)
+        if mine:
+            turn.newest = None  # the thread's newest items change
         row = models.Item(
             id=item.id,
             thread_id=thread_id,
@@ -363,6 +418,8 @@ class DjangoStore(Store[RequestContext]):
         return await sync_to_async(self._load_item)(thread_id, item_id, context)
 
     def _delete_thread_item(self, thread_id: str, item_id: str, context: RequestContext) -> None:
+        if context.turn.owns(thread_id):
+            context.turn.newest = None
         if context.turn.replaced is not None and context.turn.owns(thread_id):
             context.turn.replaced.add(item_id)  # a retry: deleted with the new answer's first item
             return

@@ -130,18 +130,29 @@ def release_now(context: RequestContext) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running(context: RequestContext, progress: Callable[[RequestContext], Callable[[], Any] | None]):
+async def running(
+    context: RequestContext,
+    progress: Callable[[RequestContext], Callable[[], Any] | None],
+    and_then: Callable[[], None] | None = None,
+):
     """Hold the request's claim while the body runs: heartbeats meanwhile, release at the end.
 
     The turn joins its event loop's :class:`Heartbeats`: on each beat
     ``progress(context)`` (called on the event loop) returns the sync write
     that saves the answer so far, or ``None``. A request without a claim runs
     the body unchanged. The release runs however the body ends, shielded
-    from a second cancellation.
+    from a second cancellation, in one worker-thread hop with ``and_then()``
+    (sync; e.g. giving back the stream's slot, :class:`chat.limits.StreamSlot`),
+    which runs even without a claim. Errors of either are logged, not raised.
     """
     turn = context.turn
     if turn.id is None:
-        yield
+        try:
+            yield
+        finally:
+            if and_then is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(sync_to_async(_logged(and_then))())
         return
     heartbeats = Heartbeats.of_running_loop()
     heartbeats.add(context, progress)
@@ -150,9 +161,31 @@ async def running(context: RequestContext, progress: Callable[[RequestContext], 
     finally:
         heartbeats.discard(context)
         turn_id, turn.id = turn.id, None  # released: the response's close() has nothing left to do
-        if turn.thread_id:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(sync_to_async(release)(turn.thread_id, turn_id))
+        thread_id = turn.thread_id
+
+        def end() -> None:
+            try:
+                if thread_id:
+                    release(thread_id, turn_id)
+            finally:
+                if and_then is not None:
+                    and_then()
+
+        with contextlib.suppress(Exception):
+            await asyncio.shield(sync_to_async(_logged(end))())
+
+
+def _logged(fn: Callable[[], None]) -> Callable[[], None]:
+    """``fn``, logging what it raises (for the end of a stream, where nobody is left to tell)."""
+
+    def call() -> None:
+        try:
+            fn()
+        except Exception:
+            logger.exception("Releasing what a stream held failed")
+            raise
+
+    return call
 
 
 class _Beating:

@@ -195,14 +195,11 @@ async def chatkit(request):
     if is_streaming_req(parsed):
         if checked.thread_refusal:
             # Refuse before the SDK runs: retry would otherwise delete items first.
-            stream = _single_event(ErrorEvent(message=checked.thread_refusal, allow_retry=False))
+            stream = _single_event(ErrorEvent(message=checked.thread_refusal, allow_retry=False), slot)
         else:
             result = await server.process_request(parsed, context)
-            stream = _guarded(result, context, server)
-        response = TurnStreamingResponse(
-            _releasing(stream, slot), slot, context, content_type="text/event-stream", headers=SSE_HEADERS
-        )
-        return response
+            stream = _guarded(result, context, server, slot)
+        return TurnStreamingResponse(stream, slot, context, content_type="text/event-stream", headers=SSE_HEADERS)
 
     request_token = CURRENT_REQUEST.set(request)  # attachments.create builds absolute URLs from it
     try:
@@ -273,26 +270,21 @@ class TurnStreamingResponse(StreamingHttpResponse):
                 turns.release_now(self.turn_context)
 
 
-async def _releasing(stream, slot: StreamSlot | None):
-    try:
-        async for frame in stream:
-            yield frame
-    finally:
-        if slot is not None:
-            await sync_to_async(slot.release, thread_sensitive=False)()
-
-
-async def _guarded(result: StreamingResult, context: RequestContext, server):
+async def _guarded(result: StreamingResult, context: RequestContext, server, slot: StreamSlot | None):
     """Pass the SDK's SSE frames through; a late failure becomes a final ``error`` event.
 
     The SDK turns errors inside ``respond()`` into events itself, but errors
     before it (loading the thread, a retry target gone meanwhile) would
     otherwise break the stream after its 200 header. The turn's claim on
     its thread is held, with heartbeats, until the stream ends however it
-    ends (:func:`chat.turns.running`); once the thread is deleted
-    meanwhile, the stream just ends.
+    ends (:func:`chat.turns.running`), and given back in one hop with the
+    stream's slot; once the thread is deleted meanwhile, the stream just ends.
     """
-    async with turns.running(context, server.progress_write), contextlib.aclosing(result.json_events) as frames:
+    and_then = slot.release if slot is not None else None
+    async with (
+        turns.running(context, server.progress_write, and_then),
+        contextlib.aclosing(result.json_events) as frames,
+    ):
         try:
             async for frame in frames:
                 yield frame
@@ -306,8 +298,12 @@ async def _guarded(result: StreamingResult, context: RequestContext, server):
             yield _frame(ErrorEvent(code="stream.error", allow_retry=True))
 
 
-async def _single_event(event: ErrorEvent):
-    yield _frame(event)
+async def _single_event(event: ErrorEvent, slot: StreamSlot | None):
+    try:
+        yield _frame(event)
+    finally:
+        if slot is not None:
+            await sync_to_async(slot.release)()
 
 
 def _frame(event: ErrorEvent) -> bytes:

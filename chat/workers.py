@@ -24,8 +24,8 @@ request ends, as without this module.
 
 Django's own ``request_started`` receivers (``reset_queries`` and
 ``close_old_connections``) would be one more awaited hop per request, before
-any middleware: with a pool they are disconnected and the same two calls are
-queued on the request's worker instead, ahead of its first sync call.
+any middleware: with a pool they are disconnected and the same two calls run
+on the request's worker instead, in the work item of its first sync call.
 
 A request is given the worker with the fewest requests in flight (an idle
 open stream counts too; its sync calls are short). Two requests on one worker
@@ -135,13 +135,38 @@ class WorkerThreads:
         index = self.pool.take()
         executor = self.pool.executors[index]
         token = _current_worker.set(executor)
-        executor.submit(_request_started)  # not awaited: the worker runs it before this request's calls
         try:
-            async with ThreadSensitiveContext(executor=executor):
+            async with ThreadSensitiveContext(executor=_RequestCalls(executor)):
                 await self.app(scope, receive, send)
         finally:
             _current_worker.reset(token)
             self.pool.give_back(index)
+
+
+class _RequestCalls(Executor):
+    """One request's thread-sensitive calls, on its worker: the first runs Django's ``request_started`` work first.
+
+    In the same work item, so a request's first sync call costs no extra
+    wake-up of its worker thread; a request that makes no sync call has no
+    connection of its worker to check.
+    """
+
+    __slots__ = ("worker", "started")
+
+    def __init__(self, worker: Executor) -> None:
+        self.worker = worker
+        self.started = False
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        if self.started:
+            return self.worker.submit(fn, *args, **kwargs)
+        self.started = True
+
+        def first_call():
+            _request_started()
+            return fn(*args, **kwargs)
+
+        return self.worker.submit(first_call)
 
 
 def _request_started() -> None:

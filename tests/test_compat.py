@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 
+from channels.layers import InMemoryChannelLayer
 from chatkit.server import ChatKitServer
 from django.db.models.sql import InsertQuery
 from django.utils.deprecation import MiddlewareMixin
@@ -39,6 +40,8 @@ def test_the_private_apis_still_have_the_shapes_we_call():
     assert hasattr(compat.ChatCmplConverter, "items_to_messages"), where
     assert hasattr(compat.ChatCmplStreamHandler, "handle_stream"), where
     assert compat.FAKE_RESPONSES_ID == "__fake_id__", where
+    layer = InMemoryChannelLayer()
+    assert layer.groups == {} and compat.nobody_in_group(layer, "chatkit.thread.x"), where
 
 
 def test_a_drifted_version_is_reported(monkeypatch):

@@ -91,6 +91,52 @@ async def test_switching_threads_stops_the_old_ones_events(make_client):
     await socket.disconnect()
 
 
+async def test_events_that_pile_up_leave_together_in_order_and_unwatched_ones_not_at_all():
+    """chat.live.publish queues; one task per thread sends what piled up as one group message (issue 15)."""
+    from channels.layers import get_channel_layer
+
+    from chat import live
+
+    layer = get_channel_layer()
+    watcher = await layer.new_channel()
+    await layer.group_add(live.group_name("thr_watched"), watcher)
+    for n in range(5):  # no await in between: all queued before the relay's task first runs
+        live.publish("thr_watched", json.dumps({"n": n}))
+    live.publish("thr_unwatched", json.dumps({"n": 0}))
+    assert "thr_unwatched" not in {thread for _, thread in live._relays}, "nobody watches: nothing to send"
+    await live.flushed()
+    message = await layer.receive(watcher)
+    assert message["type"] == live.MESSAGE_TYPE and message["thread_id"] == "thr_watched"
+    assert [json.loads(e)["n"] for e in message["events"]] == [0, 1, 2, 3, 4]
+    live.publish("thr_watched", json.dumps({"n": 5}))
+    await live.flushed()
+    assert [json.loads(e)["n"] for e in (await layer.receive(watcher))["events"]] == [5]
+    assert live._relays == {}, "a relay with nothing left to send goes away"
+    await layer.group_discard(live.group_name("thr_watched"), watcher)
+
+
+async def test_a_failing_channel_layer_does_not_break_the_turn(make_client, monkeypatch, caplog):
+    from channels.layers import get_channel_layer
+
+    from chat import live
+
+    alice = make_client()
+    socket = await socket_of(alice)
+    thread_id, _ = await alice.new_thread("first")
+    await socket.send_json_to({"type": "subscribe", "thread_id": thread_id})
+    await socket.receive_json_from(timeout=5)
+
+    async def down(*args, **kwargs):
+        raise ConnectionError("the channel layer is down")
+
+    monkeypatch.setattr(get_channel_layer(), "group_send", down)
+    events = await alice.stream("threads.add_user_message", thread_id=thread_id, input=user_input("still answered"))
+    await live.flushed()
+    assert events[-1]["type"] == "thread.item.done" and events[-1]["item"]["type"] == "assistant_message"
+    assert "Could not publish live events" in caplog.text
+    await socket.disconnect()
+
+
 async def test_bad_messages_get_a_json_error(make_client):
     socket = await socket_of(make_client())
     for bad in (

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 
 from agents import ModelProvider
+from playwright.sync_api import expect
 
 from tests.servers import PROJECT, LiveServer, set_json_key
 
@@ -19,6 +21,19 @@ def send(page, text: str) -> None:
     box = page.get_by_test_id("composer-input")
     box.fill(text)
     box.press("Enter")
+
+
+def shown_thread_id(page, other_than: str | None = None) -> str:
+    """The id of the thread in the page's URL (``?thread=…``), once it is there (and not ``other_than``).
+
+    The client writes the URL after it renders the thread, so right after an
+    answer finishes it may not be there yet: wait for it, don't read it at once.
+    """
+    pattern = r"[?&]thread=([\w-]+)"
+    if other_than is not None:
+        pattern = r"[?&]thread=(?!" + re.escape(other_than) + r"(?:$|&))([\w-]+)"
+    expect(page).to_have_url(re.compile(pattern))
+    return re.search(pattern, page.url).group(1)
 
 
 def create_thread(page, text: str) -> str:

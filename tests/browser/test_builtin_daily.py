@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import assistant, create_thread, send, serious_axe_violations, set_status, sql
+from .helpers import assistant, create_thread, send, serious_axe_violations, set_status, shown_thread_id, sql
 from .test_builtin_protocol import THREAD, assistant_item, sse, user_item
 
 pytestmark = pytest.mark.browser
@@ -41,7 +41,7 @@ def test_a_locked_thread_says_why_and_hides_retry(servers, page, artifacts):
     page.goto(server.url + "/")
     send(page, "This thread gets locked")
     finished(page)
-    thread_id = page.url.split("thread=")[1]
+    thread_id = shown_thread_id(page)
     set_status(server, thread_id, "locked", "Locked by a moderator")
 
     page.reload()
@@ -248,7 +248,7 @@ def test_picking_a_second_model_travels_with_the_message_and_is_recorded(servers
 
     created = next(r for r in sent if r["type"] == "threads.create")
     assert created["params"]["input"]["inference_options"] == {"model": "twin:second"}
-    thread_id = page.url.split("thread=")[1]
+    thread_id = shown_thread_id(page)
     ((stored,),) = sql(server, "SELECT data FROM chat_item WHERE thread_id = %s AND type = 'user_message'", thread_id)
     stored = json.loads(stored) if isinstance(stored, str) else stored  # text on SQLite, jsonb on PostgreSQL
     assert stored["inference_options"]["model"] == "twin:second"
@@ -469,7 +469,7 @@ def test_no_serious_accessibility_violations(servers, page, theme, artifacts):
     assert serious_axe_violations(page) == []
     page.screenshot(path=str(artifacts / f"browser-builtin-axe-{theme}.png"))
 
-    set_status(server, page.url.split("thread=")[1], "locked", "Locked by a moderator")
+    set_status(server, shown_thread_id(page), "locked", "Locked by a moderator")
     page.reload()
     expect(page.get_by_test_id("thread-status")).to_be_visible()
     assert serious_axe_violations(page) == []

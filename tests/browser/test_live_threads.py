@@ -11,6 +11,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from .helpers import shown_thread_id
 from .stubs import block_chatkit_cdn
 
 pytestmark = pytest.mark.browser
@@ -50,8 +51,8 @@ def test_a_second_tab_sees_the_answer_stream_in_and_another_owner_sees_nothing(s
     writer.goto(server.url + "/")
     send(writer, "Hello")
     expect(writer.get_by_test_id("message-assistant").last).to_have_attribute("data-streaming", "false")
+    thread_id = shown_thread_id(writer)
     thread_url = writer.url
-    thread_id = thread_url.split("thread=")[1]
 
     watched = frames_of(watcher)
     watcher.goto(thread_url)
@@ -113,11 +114,12 @@ def test_switching_threads_keeps_the_answer_being_written(servers, browser, arti
 
     send(page, "First thread")
     expect(answers.last).to_have_attribute("data-streaming", "false")
+    first_id = shown_thread_id(page)
     page.get_by_test_id("new-thread").click()
     send(page, LONG)
     expect(answers.last).to_have_attribute("data-streaming", "true")
     wait_for(page, lambda: len(answers.last.inner_text().split()) >= 5)
-    second_id = page.url.split("thread=")[1]
+    second_id = shown_thread_id(page, other_than=first_id)
 
     # Away to the first thread while the second's answer is written (0.05 s a word: about 4 s in all).
     page.get_by_test_id("thread-list-item").filter(has_text="First thread").click()
