@@ -151,6 +151,73 @@ def test_a_thread_deleted_after_the_page_loaded_is_explained_too(servers, page):
     expect(page).not_to_have_url(re.compile("thread="))
 
 
+# --- History while it loads ----------------------------------------------------
+
+
+class HeldHistory:
+    """Holds the page's first ``threads.list`` answer: the real server's, fetched when the page asked, delivered late.
+
+    What a slow answer on a loaded machine does: it was read before the page's
+    own changes, and arrives after them.
+    """
+
+    def __init__(self, page):
+        self.page = page
+        self.held: list = []
+        page.route("**/chatkit", self._route)
+
+    def _route(self, route):
+        body = json.loads(route.request.post_data or "{}")
+        if body.get("type") == "threads.list" and not self.held:
+            self.held.append((route, route.fetch()))
+            return
+        route.fallback()
+
+    def release(self) -> None:
+        """Deliver the held answer and wait until the list has taken it."""
+        route, response = self.held.pop()
+        route.fulfill(response=response)
+        expect(self.page.get_by_test_id("thread-list")).to_have_attribute("aria-busy", "false")
+
+
+def test_a_late_history_answer_keeps_the_new_thread_and_its_title(servers, page):
+    server = servers("builtin")
+    history = HeldHistory(page)
+    page.goto(server.url + "/")
+    expect(page.get_by_test_id("thread-list")).to_have_attribute("aria-busy", "true")
+    send(page, "Written while the history loads")
+    finished(page)
+    thread_id = page.url.split("thread=")[1]
+    listed = page.get_by_test_id("thread-list-item").first
+    expect(listed).to_have_attribute("data-thread-id", thread_id)
+    expect(listed).to_contain_text("Written while the history loads")
+
+    history.release()  # read before the thread existed
+    expect(page.get_by_test_id("thread-list-item")).to_have_count(1)
+    expect(listed).to_have_attribute("data-thread-id", thread_id)
+    expect(listed).to_contain_text("Written while the history loads")
+    assert page.page_errors == []
+
+
+def test_a_late_history_answer_keeps_a_deleted_thread_deleted(servers, page):
+    server = servers("builtin")
+    page.goto(server.url + "/")
+    kept = create_thread(page, "Kept")
+    gone = create_thread(page, "Deleted while the history loads")
+    history = HeldHistory(page)
+    page.goto(f"{server.url}/?thread={gone}")
+    expect(page.get_by_test_id("thread-title")).to_have_text("Deleted while the history loads")
+    page.get_by_test_id("delete-thread").click()
+    page.get_by_test_id("delete-confirm").click()
+    expect(page.get_by_test_id("start-screen")).to_be_visible()
+
+    history.release()  # read before the delete: it still lists the thread
+    items = page.get_by_test_id("thread-list-item")
+    expect(items).to_have_count(1)
+    expect(items.first).to_have_attribute("data-thread-id", kept)
+    assert page.page_errors == []
+
+
 # --- Text ----------------------------------------------------------------------
 
 

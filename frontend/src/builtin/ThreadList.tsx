@@ -22,7 +22,7 @@ export function ThreadList({
         </button>
       </div>
       <h2 className="px-4 pb-1 pt-2 text-xs font-semibold uppercase tracking-wide text-zinc-600 dark:text-zinc-400">History</h2>
-      <ul className="min-h-0 flex-1 space-y-0.5 overflow-y-auto px-2 pb-3" data-testid="thread-list">
+      <ul className="min-h-0 flex-1 space-y-0.5 overflow-y-auto px-2 pb-3" aria-busy={list.loading} data-testid="thread-list">
         {list.threads.map((t) => {
           const current = t.id === currentId;
           return (
