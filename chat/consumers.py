@@ -29,7 +29,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.handlers.asgi import ASGIRequest
 
 from . import live, models
-from .context import request_context
+from .conf import DEFAULTS, app_settings
+from .context import anonymous_token, request_context
+from .limits import RateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +80,26 @@ class LiveThreadConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps({"type": "subscribed", "thread_id": thread_id}))
 
     def _owns(self, thread_id: str) -> bool:
-        """Whether this socket's owner (as ``/chatkit`` finds it) owns ``thread_id``. Sync."""
-        context = request_context(self._request())
+        """Whether this socket's owner (as ``/chatkit`` finds it) owns ``thread_id``. Sync.
+
+        A visitor with no owner yet (no login, no owner cookie) owns no thread,
+        and the default owner function is not asked: it would mint an owner
+        that no cookie can carry back over a socket, and count it against the
+        address's ``CHATKIT_NEW_OWNERS_PER_HOUR``, so a page opening sockets
+        could use up its visitors' allowance. An owner function that refuses
+        (``RateLimited``) owns nothing either.
+        """
+        request = self._request()
+        if (
+            DEFAULTS["CHATKIT_OWNER"] == app_settings.CHATKIT_OWNER
+            and not request.user.is_authenticated
+            and not anonymous_token(request)
+        ):
+            return False
+        try:
+            context = request_context(request)
+        except RateLimited:
+            return False
         return models.Thread.objects.owned_by(context.owner).filter(id=thread_id).exists()
 
     def _request(self) -> ASGIRequest:

@@ -137,6 +137,26 @@ async def test_a_failing_channel_layer_does_not_break_the_turn(make_client, monk
     await socket.disconnect()
 
 
+async def test_a_socket_without_an_owner_mints_none(make_client, settings):
+    """Subscribing without an owner cookie is "not found" and uses none of the address's new-owner allowance."""
+    from chatproject.asgi import application
+
+    settings.CHATKIT_NEW_OWNERS_PER_HOUR = 1
+    alice = make_client()
+    thread_id, _ = await alice.new_thread("mine")  # alice's owner: the address's one new owner this hour
+    for _ in range(3):
+        stranger = WebsocketCommunicator(application, "/chatkit/live", headers=[(b"origin", b"http://testserver")])
+        assert (await stranger.connect())[0]
+        await stranger.send_json_to({"type": "subscribe", "thread_id": thread_id})
+        answer = await stranger.receive_json_from(timeout=5)
+        assert answer["type"] == "error" and answer["error"]["code"] == "not_found"
+        await stranger.disconnect()
+    watcher = await socket_of(alice)  # the owner's own socket still works
+    await watcher.send_json_to({"type": "subscribe", "thread_id": thread_id})
+    assert await watcher.receive_json_from(timeout=5) == {"type": "subscribed", "thread_id": thread_id}
+    await watcher.disconnect()
+
+
 async def test_bad_messages_get_a_json_error(make_client):
     socket = await socket_of(make_client())
     for bad in (
