@@ -53,7 +53,7 @@ def summarise(raw: Path, top: int) -> str:
     ids: set[str] = set()
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if not stack:
+        if not stack or not count.isdigit():  # blank, or a line py-spy cut off when it was stopped
             continue
         n = int(count)
         total += n
