@@ -8,9 +8,13 @@ can be driven exactly.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from playwright.sync_api import expect
+
+from .helpers import send
+from .test_live_threads import wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -236,3 +240,113 @@ def test_network_failure_is_shown(servers, page):
     page.get_by_test_id("composer-input").fill("Anyone there?")
     page.get_by_test_id("composer-input").press("Enter")
     expect(page.get_by_test_id("error")).to_contain_text("Could not reach the server")
+
+
+# --- A client tool call of a stream left running unseen ------------------------
+
+LOADED = {**THREAD, "id": "thr_loaded", "title": "Loaded earlier"}
+
+
+def tool_call(thread_id: str, item_id: str) -> dict:
+    return {
+        "id": item_id,
+        "thread_id": thread_id,
+        "created_at": T,
+        "type": "client_tool_call",
+        "status": "pending",
+        "call_id": f"c_{item_id}",
+        "name": "switch_theme",
+        "arguments": {"theme": "dark"},
+    }
+
+
+class HeldStreams:
+    """Answers POST /chatkit from a script, holding each streaming request until the test releases it.
+
+    The history lists one thread, whose saved items end on a client tool call still
+    pending (another tab's, or one never answered).
+    """
+
+    def __init__(self, page):
+        self.page = page
+        self.requests: list[dict] = []
+        self.held: dict[str, object] = {}
+        page.route("**/chatkit", self._route)
+
+    def _route(self, route):
+        body = json.loads(route.request.post_data or "{}")
+        self.requests.append(body)
+        kind = body.get("type")
+        thread_id = body.get("params", {}).get("thread_id")
+        if kind == "threads.list":
+            return route.fulfill(json={"data": [LOADED], "has_more": False, "after": None})
+        if kind == "threads.get_by_id" and thread_id == LOADED["id"]:
+            return route.fulfill(json=LOADED)
+        if kind == "items.list" and thread_id == LOADED["id"]:
+            asked = {**user_item("Make it dark", "u0"), "thread_id": LOADED["id"]}
+            items = [tool_call(LOADED["id"], "call0"), asked]  # newest first
+            return route.fulfill(json={"data": items, "has_more": False, "after": None})
+        if kind in ("threads.create", "threads.add_client_tool_output"):
+            self.held[kind] = route
+            return None
+        return route.fulfill(status=400, json={"error": {"code": "unexpected", "message": kind}})
+
+    def sent(self, kind: str) -> list[dict]:
+        return [r["params"] for r in self.requests if r.get("type") == kind]
+
+    def release(self, kind: str, *events: dict) -> None:
+        """Answer the held request of that kind (waiting until the page has sent it) with these events."""
+        wait_for(self.page, lambda: kind in self.held)
+        self.held.pop(kind).fulfill(content_type="text/event-stream", body=sse(*events))
+
+
+def test_a_client_tool_call_is_answered_once_even_if_its_stream_ended_unseen(servers, page):
+    server = servers("builtin")
+    script = HeldStreams(page)
+    page.emulate_media(color_scheme="light")
+    page.goto(server.url + "/")
+    html = page.locator("html")
+
+    # A new thread's answer is on its way when the person opens a thread from the history.
+    send(page, "Switch to dark")
+    wait_for(page, lambda: "threads.create" in script.held)
+    page.get_by_test_id("thread-list-item").filter(has_text="Loaded earlier").click()
+    expect(page.get_by_test_id("thread-title")).to_have_text("Loaded earlier")
+    # Its saved tool call is shown, not run: it is the tab's that asked for it to run.
+    expect(page.get_by_test_id("message-tool-call")).to_contain_text("switch_theme")
+    page.wait_for_timeout(300)
+    expect(html).not_to_have_class(re.compile(r"\bdark\b"))
+    assert script.sent("threads.add_client_tool_output") == []
+
+    # The unseen answer ends on a client tool call: this tab runs it and sends its output,
+    # unseen too, while the loaded thread stays shown.
+    script.release(
+        "threads.create",
+        {"type": "thread.created", "thread": THREAD},
+        {"type": "thread.item.done", "item": user_item("Switch to dark")},
+        {"type": "thread.item.done", "item": tool_call(THREAD["id"], "call1")},
+    )
+    expect(html).to_have_class(re.compile(r"\bdark\b"))
+    wait_for(page, lambda: "threads.add_client_tool_output" in script.held)
+    assert script.sent("threads.add_client_tool_output") == [
+        {"thread_id": THREAD["id"], "result": {"success": True, "theme": "dark"}}
+    ]
+    expect(page.get_by_test_id("thread-title")).to_have_text("Loaded earlier")
+    expect(page.get_by_test_id("message-user")).to_have_text(["Make it dark"])
+
+    # Back to the new thread while that answer is written: shown from its stream, not loaded.
+    page.get_by_test_id("thread-list-item").filter(has_text="Scripted").click()
+    expect(page.get_by_test_id("thread-title")).to_have_text("Scripted")
+    expect(page.get_by_test_id("message-user")).to_have_text(["Switch to dark"])
+    expect(page.get_by_test_id("message-tool-call")).to_have_text("Ran switch_theme")
+    expect(page.get_by_test_id("stop-button")).to_be_visible()
+    script.release(
+        "threads.add_client_tool_output",
+        {"type": "thread.item.done", "item": assistant_item("Switched to **dark**.", "a1")},
+    )
+    expect(page.get_by_test_id("message-assistant")).to_have_text("Switched to dark.")
+    expect(page.get_by_test_id("send-button")).to_be_visible()
+    page.wait_for_timeout(300)
+    assert len(script.sent("threads.add_client_tool_output")) == 1
+    assert THREAD["id"] not in [p["thread_id"] for p in script.sent("threads.get_by_id")]
+    assert page.page_errors == []

@@ -4,7 +4,8 @@
 // Opening another thread doesn't stop an answer being written: its stream keeps
 // running unseen (the server writes and saves it to the end), and coming back to
 // that thread while it runs shows it again, rebuilt from its events (replayStream).
-// Only the stop button, or leaving the page, aborts a stream.
+// Only the stop button, or leaving the page, aborts a stream. A client tool call it
+// ends on unseen is still this tab's to answer (answerUnseenToolCall).
 import { useCallback, useEffect, useLayoutEffect, useReducer, useRef } from "react";
 import { runClientEffect, runClientTool } from "../app/clientTools";
 import { MISSING_THREAD_MESSAGE } from "../app/store";
@@ -49,6 +50,33 @@ interface RunningStream {
   events: ThreadStreamEvent[];
 }
 
+/**
+ * A stream that ended unseen on a pending client tool call: this tab asked for it, so this
+ * tab answers it (a thread loaded from the server never runs one: see applyLive), in
+ * another unseen stream that coming back to the thread shows like any other. A stream
+ * shown when it ends is answered by the effect on `pendingToolCall` instead.
+ */
+function answerUnseenToolCall(
+  ended: RunningStream,
+  follow: (stream: RunningStream, request: StreamingRequestSoon) => Promise<boolean>,
+): void {
+  const seen = replayStream(ended.base, ended.truncateAfter, ended.events);
+  const call = seen.pendingToolCall;
+  if (!call) return;
+  const answer: RunningStream = {
+    controller: new AbortController(),
+    threadId: call.thread_id,
+    attached: false,
+    base: conversationReducer(conversationReducer(seen, { type: "stream.end" }), { type: "toolcall.consumed" }),
+    events: [],
+  };
+  // Registered (so shown if the thread is opened, aborted if the chat goes) while the tool runs.
+  void follow(answer, runClientTool(call.name, call.arguments).then((result) => req.clientToolOutput(call.thread_id, result)));
+}
+
+/** A streaming request, or one still being put together (a client tool's output). */
+type StreamingRequestSoon = req.StreamingRequest | Promise<req.StreamingRequest>;
+
 /** A thread that refuses new turns (locked or closed by an admin). */
 export function isReadOnly(thread: ThreadMetadata | null): boolean {
   return !!thread?.status && thread.status.type !== "active";
@@ -91,22 +119,10 @@ export function useConversation(client: ChatKitClient, hooks: ConversationHooks)
     [onEvent],
   );
 
-  /** Runs one streaming request; returns false if it failed before or during the stream. */
-  const runStream = useCallback(
-    async (request: req.StreamingRequest, truncateAfter?: string): Promise<boolean> => {
-      attached.current?.controller.abort(); // the shown thread's previous stream (a double click)
-      const now = stateRef.current;
-      const stream: RunningStream = {
-        controller: new AbortController(),
-        threadId: now.thread?.id ?? null,
-        attached: true,
-        base: now,
-        truncateAfter,
-        events: [],
-      };
-      attached.current = stream;
+  /** Follows one stream to its end, shown or not; returns false if it failed before or during it. */
+  const follow = useCallback(
+    async function follow(stream: RunningStream, request: StreamingRequestSoon): Promise<boolean> {
       running.current.add(stream);
-      dispatch({ type: "stream.start", truncateAfter });
       const onStreamEvent = (event: ThreadStreamEvent) => {
         stream.events.push(event);
         if (event.type === "thread.created") stream.threadId = event.thread.id;
@@ -123,8 +139,9 @@ export function useConversation(client: ChatKitClient, hooks: ConversationHooks)
         }
       };
       try {
-        await client.stream(request, onStreamEvent, stream.controller.signal);
+        await client.stream(await request, onStreamEvent, stream.controller.signal);
         if (stream.attached) dispatch({ type: "stream.end" });
+        else answerUnseenToolCall(stream, follow);
         return true;
       } catch (err) {
         if (!stream.attached) return isAbort(err);
@@ -140,6 +157,26 @@ export function useConversation(client: ChatKitClient, hooks: ConversationHooks)
       }
     },
     [client, onEvent],
+  );
+
+  /** Runs one streaming request in the shown thread; returns false if it failed before or during the stream. */
+  const runStream = useCallback(
+    (request: req.StreamingRequest, truncateAfter?: string): Promise<boolean> => {
+      attached.current?.controller.abort(); // the shown thread's previous stream (a double click)
+      const now = stateRef.current;
+      const stream: RunningStream = {
+        controller: new AbortController(),
+        threadId: now.thread?.id ?? null,
+        attached: true,
+        base: now,
+        truncateAfter,
+        events: [],
+      };
+      attached.current = stream;
+      dispatch({ type: "stream.start", truncateAfter });
+      return follow(stream, request);
+    },
+    [follow],
   );
 
   const open = useCallback(
