@@ -93,7 +93,7 @@ async def test_switching_threads_stops_the_old_ones_events(make_client):
 
 async def test_events_that_pile_up_leave_together_in_order_and_unwatched_ones_not_at_all():
     """chat.live.publish queues; one task per thread sends what piled up as one group message (issue 15)."""
-    from channels.layers import get_channel_layer
+    from channels.layers import InMemoryChannelLayer, get_channel_layer
 
     from chat import live
 
@@ -103,7 +103,8 @@ async def test_events_that_pile_up_leave_together_in_order_and_unwatched_ones_no
     for n in range(5):  # no await in between: all queued before the relay's task first runs
         live.publish("thr_watched", json.dumps({"n": n}))
     live.publish("thr_unwatched", json.dumps({"n": 0}))
-    assert "thr_unwatched" not in {thread for _, thread in live._relays}, "nobody watches: nothing to send"
+    if isinstance(layer, InMemoryChannelLayer):  # it knows nobody watches; Redis's members may be in other processes
+        assert "thr_unwatched" not in {thread for _, thread in live._relays}, "nobody watches: nothing to send"
     await live.flushed()
     message = await layer.receive(watcher)
     assert message["type"] == live.MESSAGE_TYPE and message["thread_id"] == "thr_watched"
