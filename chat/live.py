@@ -117,7 +117,7 @@ _relays: dict[tuple[asyncio.AbstractEventLoop, str], _Relay] = {}
 
 
 async def flushed() -> None:
-    """Wait until every event queued on this event loop has been handed to the channel layer (tests, shutdown)."""
+    """Wait until every event queued on this event loop has been handed to the channel layer (for tests)."""
     loop = asyncio.get_running_loop()
     while tasks := [r.task for (at, _), r in list(_relays.items()) if at is loop and r.task is not None]:
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -418,11 +418,12 @@ class DjangoStore(Store[RequestContext]):
         return await sync_to_async(self._load_item)(thread_id, item_id, context)
 
     def _delete_thread_item(self, thread_id: str, item_id: str, context: RequestContext) -> None:
-        if context.turn.owns(thread_id):
-            context.turn.newest = None
-        if context.turn.replaced is not None and context.turn.owns(thread_id):
-            context.turn.replaced.add(item_id)  # a retry: deleted with the new answer's first item
-            return
+        turn = context.turn
+        if turn.owns(thread_id):
+            turn.newest = None  # the thread's newest items change
+            if turn.replaced is not None:
+                turn.replaced.add(item_id)  # a retry: deleted with the new answer's first item
+                return
         deleted, _ = models.Item.objects.owned_by(context.owner).filter(thread_id=thread_id, id=item_id).delete()
         if not deleted:
             raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
