@@ -188,10 +188,14 @@ def _logged(fn: Callable[[], None]) -> Callable[[], None]:
     return call
 
 
+# Heartbeat slices: each beat writes about 1/SLICES of the running turns (see Heartbeats).
+SLICES = 8
+
+
 class _Beating:
     """One running turn in :class:`Heartbeats`: its context, its progress write and where its sync calls run."""
 
-    __slots__ = ("context", "progress", "worker", "task_context")
+    __slots__ = ("context", "progress", "worker", "task_context", "slice")
 
     def __init__(self, context: RequestContext, progress):
         self.context = context
@@ -206,19 +210,26 @@ class _Beating:
 class Heartbeats:
     """The heartbeats of every running turn on one event loop, written together (docs/architecture.md, "Turns").
 
-    Every ``CHATKIT_TURN_HEARTBEAT_SECONDS`` one task collects each turn's
-    progress write (the answer so far) and runs them, with one ``UPDATE``
-    that refreshes the claims of all of them, in one hop per worker thread:
-    500 open streams cost a few hops per beat, not 500 hops and 500 timers.
-    A turn whose claim is gone (thread deleted, or taken over after a stall)
-    is marked ``gone`` and writes nothing more. The task runs only while a
-    turn is running.
+    Every ``CHATKIT_TURN_HEARTBEAT_SECONDS`` each turn's progress write (the
+    answer so far) runs, with one ``UPDATE`` that refreshes the claims of the
+    turns beaten together, in one hop per worker thread: 500 open streams cost
+    a few hops per beat, not 500 hops and 500 timers. The turns are dealt
+    round-robin into :data:`SLICES` slices, and one task beats one slice every
+    ``1/SLICES`` of the interval, so each turn is still beaten once per
+    interval but the writes are spread over it: all 500 in one burst held
+    the GIL for ~130 ms, a stall every open stream felt at each beat
+    (500-stream lag p50 ~0.5 s, ~0.05 s without beats; issue 15). A turn
+    whose claim is gone (thread deleted, or taken over after a stall) is
+    marked ``gone`` and writes nothing more. The task runs only while a turn
+    is running.
     """
 
     _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Heartbeats] = weakref.WeakKeyDictionary()
 
     def __init__(self) -> None:
         self.turns: dict[int, _Beating] = {}
+        self.slices: list[dict[int, _Beating]] = [{} for _ in range(SLICES)]
+        self.dealt = 0  # turns added so far: the next one goes to slice dealt % SLICES
         self.task: asyncio.Task | None = None
 
     @classmethod
@@ -232,28 +243,40 @@ class Heartbeats:
 
     def add(self, context: RequestContext, progress) -> None:
         """Beat for ``context``'s turn until :meth:`discard` (call it from the turn's request)."""
-        self.turns[id(context)] = _Beating(context, progress)
+        beating = _Beating(context, progress)
+        beating.slice = self.slices[self.dealt % SLICES]
+        self.dealt += 1
+        self.turns[id(context)] = beating.slice[id(context)] = beating
         if self.task is None or self.task.done():
             # A context of its own: the task outlives the request that starts it.
             self.task = asyncio.get_running_loop().create_task(self._run(), context=contextvars.Context())
 
     def discard(self, context: RequestContext) -> None:
         """Stop beating for ``context``'s turn."""
-        self.turns.pop(id(context), None)
+        beating = self.turns.pop(id(context), None)
+        if beating is not None:
+            beating.slice.pop(id(context), None)
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        due, tick = loop.time(), 0
         while self.turns:
-            await asyncio.sleep(app_settings.CHATKIT_TURN_HEARTBEAT_SECONDS)
+            # On a fixed schedule: a slow beat doesn't push every later one back.
+            due += app_settings.CHATKIT_TURN_HEARTBEAT_SECONDS / SLICES
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            turns, tick = self.slices[tick % SLICES], tick + 1
+            if not turns:
+                continue
             try:
-                await self.beat()
+                await self.beat(list(turns.values()))
             except Exception:
                 logger.exception("Heartbeat of the running turns failed")
 
-    async def beat(self) -> None:
-        """One heartbeat for every running turn: their writes and one claim refresh per worker thread."""
+    async def beat(self, turns: list[_Beating] | None = None) -> None:
+        """One heartbeat for ``turns`` (default: every running turn): their writes and one claim refresh per worker thread."""
         groups: dict[Any, list[tuple[TurnState, str, str, Callable[[], Any] | None]]] = {}
         places: dict[Any, _Beating] = {}
-        for beating in list(self.turns.values()):
+        for beating in list(self.turns.values()) if turns is None else turns:
             turn = beating.context.turn
             if turn.id is None or turn.thread_id is None or turn.gone:
                 continue

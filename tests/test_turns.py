@@ -376,7 +376,11 @@ async def test_a_stream_that_never_ran_releases_its_claim_on_close(client):
 
 
 async def test_the_heartbeats_of_many_turns_are_written_together(make_client, use_model, settings, monkeypatch):
-    """12 streams at once: each beat saves every answer so far in one hop per worker thread, not one per turn."""
+    """40 streams at once: each beat saves its slice's answers so far in one hop per worker thread, not one per turn.
+
+    The turns are dealt into ``turns.SLICES`` slices beaten in turn, so no beat
+    writes more than its share (issue 15: one burst for all stalled every stream).
+    """
     from chat import turns
 
     settings.CHATKIT_TURN_HEARTBEAT_SECONDS = 0.1
@@ -389,11 +393,12 @@ async def test_the_heartbeats_of_many_turns_are_written_together(make_client, us
         return real(entries)
 
     monkeypatch.setattr(turns, "beat_all", counting)
-    texts = [words(24, f"t{i}") for i in range(12)]
+    texts = [words(24, f"t{i}") for i in range(40)]
     results = await asyncio.gather(*(make_client().new_thread(text) for text in texts))
 
-    assert max(batches) > 1, batches  # turns on one worker thread share a beat
+    assert max(batches) > 1, batches  # turns of one slice on one worker thread share a beat
     assert len(batches) < sum(batches), batches
+    assert max(batches) <= -(-len(texts) // turns.SLICES), batches  # a beat writes one slice, not every turn
     for text, (thread_id, events) in zip(texts, results):
         assert assistant_text(events) == text
         assert await stored(thread_id) == [("user_message", text), ("assistant_message", text)]  # no mark left
