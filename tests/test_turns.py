@@ -393,6 +393,7 @@ async def test_the_heartbeats_of_many_turns_are_written_together(make_client, us
         return real(entries)
 
     monkeypatch.setattr(turns, "beat_all", counting)
+    monkeypatch.setattr(turns, "SLICES", 4)  # 10 turns a slice on 8 worker threads: some must share one
     texts = [words(24, f"t{i}") for i in range(40)]
     results = await asyncio.gather(*(make_client().new_thread(text) for text in texts))
 
