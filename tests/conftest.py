@@ -9,6 +9,30 @@ from agents.testing import ScriptedModel
 from tests.helpers import CSRF_TOKEN, ChatKitClient
 
 
+def pytest_sessionfinish(session):
+    """Remove the SQLite test database's ``-wal`` and ``-shm`` files, which Django's teardown leaves.
+
+    Django deletes the test database file (tests/settings.py names one per
+    process); its write-ahead log and shared-memory index stay behind in the
+    temp folder, ~1 MB a run.
+    """
+    import os
+
+    from django.conf import settings
+
+    if not settings.configured:
+        return
+    database = settings.DATABASES["default"]
+    name = database.get("TEST", {}).get("NAME")
+    if database["ENGINE"] != "django.db.backends.sqlite3" or not name or os.path.exists(name):
+        return
+    for suffix in ("-wal", "-shm"):
+        try:
+            os.unlink(name + suffix)
+        except FileNotFoundError:
+            pass
+
+
 @pytest.fixture
 def make_client():
     """Factory of :class:`ChatKitClient` on the real ASGI app (each a separate owner)."""
