@@ -218,10 +218,10 @@ class Heartbeats:
     ``1/SLICES`` of the interval, so each turn is still beaten once per
     interval but the writes are spread over it: all 500 in one burst held
     the GIL for ~130 ms, a stall every open stream felt at each beat
-    (500-stream lag p50 ~0.5 s; in 32 slices ~0.06 s, as without beats; issue 15). A turn
-    whose claim is gone (thread deleted, or taken over after a stall) is
-    marked ``gone`` and writes nothing more. The task runs only while a turn
-    is running.
+    (500-stream lag p50 ~0.5 s; in 32 slices ~0.06 s, as without beats;
+    issue 15). A turn whose claim is gone (thread deleted, or taken over
+    after a stall) is marked ``gone`` and writes nothing more. The task runs
+    only while a turn is running.
     """
 
     _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Heartbeats] = weakref.WeakKeyDictionary()
@@ -272,11 +272,11 @@ class Heartbeats:
             except Exception:
                 logger.exception("Heartbeat of the running turns failed")
 
-    async def beat(self, turns: list[_Beating] | None = None) -> None:
-        """One heartbeat for ``turns`` (default: every running turn): their writes and one claim refresh per worker thread."""
+    async def beat(self, turns: list[_Beating]) -> None:
+        """One heartbeat for ``turns`` (a slice): their writes and one claim refresh per worker thread."""
         groups: dict[Any, list[tuple[TurnState, str, str, Callable[[], Any] | None]]] = {}
         places: dict[Any, _Beating] = {}
-        for beating in list(self.turns.values()) if turns is None else turns:
+        for beating in turns:
             turn = beating.context.turn
             if turn.id is None or turn.thread_id is None or turn.gone:
                 continue

@@ -16,6 +16,7 @@ def pytest_sessionfinish(session):
     process); its write-ahead log and shared-memory index stay behind in the
     temp folder, ~1 MB a run.
     """
+    import contextlib
     import os
 
     from django.conf import settings
@@ -27,10 +28,8 @@ def pytest_sessionfinish(session):
     if database["ENGINE"] != "django.db.backends.sqlite3" or not name or os.path.exists(name):
         return
     for suffix in ("-wal", "-shm"):
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(name + suffix)
-        except FileNotFoundError:
-            pass
 
 
 @pytest.fixture
