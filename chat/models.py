@@ -298,7 +298,12 @@ class WidgetTemplate(models.Model):
     @property
     def tool_name(self) -> str:
         """``widget_<slug>`` with hyphens as underscores (tool names allow ``[A-Za-z0-9_-]``)."""
-        return "widget_" + self.slug.replace("-", "_")
+        return self.tool_name_of(self.slug)
+
+    @staticmethod
+    def tool_name_of(slug: str) -> str:
+        """The agent's tool name for the template ``slug`` (:attr:`tool_name`)."""
+        return "widget_" + slug.replace("-", "_")
 
 
 class WidgetTemplateVersion(models.Model):

@@ -311,15 +311,11 @@ class DjangoStore(Store[RequestContext]):
         again as the answer starts (chatkit 1.6 ``stream_agent_response``, to
         continue a workflow), and :class:`~chat.context.TurnState` ``newest`` answers that.
         """
+        kept = self._kept_newest(thread_id, limit, context)
+        if kept is not None:
+            return kept
         turn = context.turn
         mine = turn.owns(thread_id)
-        if mine and turn.newest is not None:
-            kept, complete = turn.newest
-            if limit <= len(kept) or complete:
-                turn.newest = None  # once: the SDK's read is the only one it serves
-                data = kept[:limit]
-                has_more = len(kept) > limit or not complete
-                return Page(data=data, has_more=has_more, after=data[-1].id if has_more and data else None)
         connection = connections[models.Item.objects.db]
         key = (connection.alias, connection.vendor, limit)
         sql = _NEWEST_ITEMS_SQL.get(key)
@@ -340,6 +336,25 @@ class DjangoStore(Store[RequestContext]):
             turn.newest = (data[:2], not has_more and len(data) <= 2)
         return Page(data=data, has_more=has_more, after=data[-1].id if has_more and data else None)
 
+    @staticmethod
+    def _kept_newest(thread_id: str, limit: int, context: RequestContext) -> Page[ThreadItem] | None:
+        """The newest ``limit`` items from the turn's own history read, if it kept enough of them; else ``None``.
+
+        Serves one read (the SDK's, see :meth:`_newest_items`), then forgets
+        them. No query, so safe on the event loop: the turn's thread was proven
+        its owner's by the read that kept them, and any write since cleared them.
+        """
+        turn = context.turn
+        if turn.newest is None or not turn.owns(thread_id):
+            return None
+        kept, complete = turn.newest
+        if limit > len(kept) and not complete:
+            return None
+        turn.newest = None  # once: the SDK's read is the only one it serves
+        data = kept[:limit]
+        has_more = len(kept) > limit or not complete
+        return Page(data=data, has_more=has_more, after=data[-1].id if has_more and data else None)
+
     def read_items(
         self, thread_id: str, after: str | None, limit: int, order: str, context: RequestContext
     ) -> Page[ThreadItem]:
@@ -354,6 +369,10 @@ class DjangoStore(Store[RequestContext]):
         order: str,
         context: RequestContext,
     ) -> Page[ThreadItem]:
+        if after is None and order == "desc" and not context.turn.replaced:
+            kept = self._kept_newest(thread_id, limit, context)  # the SDK's re-read at the answer's start: no hop
+            if kept is not None:
+                return kept
         return await sync_to_async(self._load_thread_items)(thread_id, after, limit, order, context)
 
     def _upsert_item(self, thread_id: str, item: ThreadItem, context: RequestContext, *, new: bool = False) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from agents import FunctionTool
 from agents.tool_context import ToolContext
 from asgiref.sync import sync_to_async
+from django.db import connections, router
 
 from .. import models
 from .definition import WidgetInvalid, build, data_errors
@@ -93,10 +94,10 @@ def _copy_text(title: str, data: dict[str, Any]) -> str:
 
 @lru_cache(maxsize=256)
 def _cached_tool(
-    slug: str, version: int, needs_approval: bool, tool_name: str, title: str, description: str, definition_json: str
+    slug: str, version: int, needs_approval: bool, title: str, description: str, definition_json: str
 ) -> FunctionTool:
     return widget_tool(
-        name=tool_name,
+        name=models.WidgetTemplate.tool_name_of(slug),
         title=title,
         description=description,
         definition=json.loads(definition_json),
@@ -104,20 +105,35 @@ def _cached_tool(
     )
 
 
+# (database alias, vendor) -> the SQL and parameters of enabled_template_tools' query, compiled once.
+_ENABLED_SQL: dict[tuple[str, str], tuple[str, tuple]] = {}
+_COLUMNS = ("slug", "version", "needs_approval", "title", "description", "definition")
+
+
 def enabled_template_tools() -> list[FunctionTool]:
-    """One tool per enabled template, in slug order (synchronous: one query)."""
-    rows = models.WidgetTemplate.objects.filter(enabled=True).order_by("slug")
+    """One tool per enabled template, in slug order (synchronous: one query).
+
+    Every turn runs this, so it costs what the database takes and little
+    more (issue 15): the query has no varying value, so the ORM compiles it
+    once per database, and ``definition`` stays the JSON text the cursor
+    returns (Django's SQLite and psycopg backends alike), which is the key of
+    the built tools' cache: it is parsed only when a template changes.
+    """
+    connection = connections[router.db_for_read(models.WidgetTemplate)]
+    key = (connection.alias, connection.vendor)
+    compiled = _ENABLED_SQL.get(key)
+    if compiled is None:
+        query = models.WidgetTemplate.objects.filter(enabled=True).order_by("slug").values_list(*_COLUMNS)
+        compiled = _ENABLED_SQL[key] = query.query.get_compiler(using=connection.alias).as_sql()
+    sql, params = compiled
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     return [
         _cached_tool(
-            row.slug,
-            row.version,
-            row.needs_approval,
-            row.tool_name,
-            row.title,
-            row.description,
-            json.dumps(row.definition, sort_keys=True),
+            slug, version, bool(approval), title, description, raw if isinstance(raw, str) else json.dumps(raw)
         )
-        for row in rows
+        for slug, version, approval, title, description, raw in rows
     ]
 
 
