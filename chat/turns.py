@@ -134,6 +134,8 @@ async def running(
     context: RequestContext,
     progress: Callable[[RequestContext], Callable[[], Any] | None],
     and_then: Callable[[], None] | None = None,
+    *,
+    closed_by_response: bool = False,
 ):
     """Hold the request's claim while the body runs: heartbeats meanwhile, release at the end.
 
@@ -144,35 +146,51 @@ async def running(
     from a second cancellation, in one worker-thread hop with ``and_then()``
     (sync; e.g. giving back the stream's slot, :class:`chat.limits.StreamSlot`),
     which runs even without a claim. Errors of either are logged, not raised.
+
+    ``closed_by_response``: the caller's response releases both in its
+    ``close()`` (:class:`chat.views.TurnStreamingResponse`). Then, when the
+    body ends normally, the release is left to that ``close()``, which Django's
+    ASGI handler runs in a worker-thread hop of its own, and the response's
+    end waits for it (:func:`chat.workers.defer_response_end`): one hop less
+    per turn, and the client still sees the end only once the thread is free
+    (issue 15). A body that fails or is cancelled (the client went away: Django
+    then never calls ``close()``) is released here, as without it.
     """
-    turn = context.turn
-    if turn.id is None:
-        try:
-            yield
-        finally:
-            if and_then is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(sync_to_async(_logged(and_then))())
-        return
-    heartbeats = Heartbeats.of_running_loop()
-    heartbeats.add(context, progress)
+    heartbeats = None
+    if context.turn.id is not None:
+        heartbeats = Heartbeats.of_running_loop()
+        heartbeats.add(context, progress)
     try:
         yield
-    finally:
+    except BaseException:
+        if heartbeats is not None:
+            heartbeats.discard(context)
+        await _release(context, and_then)
+        raise
+    if heartbeats is not None:
         heartbeats.discard(context)
-        turn_id, turn.id = turn.id, None  # released: the response's close() has nothing left to do
-        thread_id = turn.thread_id
+    if not (closed_by_response and workers.defer_response_end()):
+        await _release(context, and_then)
 
-        def end() -> None:
-            try:
-                if thread_id:
-                    release(thread_id, turn_id)
-            finally:
-                if and_then is not None:
-                    and_then()
 
-        with contextlib.suppress(Exception):
-            await asyncio.shield(sync_to_async(_logged(end))())
+async def _release(context: RequestContext, and_then: Callable[[], None] | None) -> None:
+    """Release ``context``'s claim, if any, and run ``and_then()``: one shielded worker-thread hop, errors logged."""
+    turn = context.turn
+    turn_id, turn.id = turn.id, None  # released: the response's close() has nothing left to do
+    thread_id = turn.thread_id
+    if turn_id is None and and_then is None:
+        return
+
+    def end() -> None:
+        try:
+            if turn_id and thread_id:
+                release(thread_id, turn_id)
+        finally:
+            if and_then is not None:
+                and_then()
+
+    with contextlib.suppress(Exception):
+        await asyncio.shield(sync_to_async(_logged(end))())
 
 
 def _logged(fn: Callable[[], None]) -> Callable[[], None]:

@@ -247,12 +247,15 @@ def _prepare(request, body: bytes) -> tuple[RequestContext, CheckedRequest, Stre
 
 
 class TurnStreamingResponse(StreamingHttpResponse):
-    """A turn's SSE stream: closing it gives back what the turn holds, if its stream never ran.
+    """A turn's SSE stream: closing it gives back what the turn still holds.
 
-    The stream itself releases its stream slot (:mod:`chat.limits`) and its
-    claim on the thread (:func:`chat.turns.running`) when it ends, however it
-    ends; a client that leaves before the first byte leaves a stream that never
-    starts, and Django's ASGI handler still calls ``close()``.
+    That is its stream slot (:mod:`chat.limits`) and its claim on the thread.
+    A stream that ends normally leaves both to ``close()``, which Django's ASGI
+    handler runs in a worker-thread hop before the client sees the end
+    (:func:`chat.turns.running`, :func:`chat.workers.defer_response_end`); a
+    stream that fails or is cut gives them back itself (Django then never
+    calls ``close()``); and a client that leaves before the first byte leaves a
+    stream that never starts, and Django still calls ``close()``.
     """
 
     def __init__(self, streaming_content, slot: StreamSlot | None, context: RequestContext, **kwargs):
@@ -261,13 +264,17 @@ class TurnStreamingResponse(StreamingHttpResponse):
         self.turn_context = context
 
     def close(self) -> None:
+        # The turn's release first: it is what a stream that ended normally left to close()
+        # (chat.turns.running), and Django's request_finished may hand the connection back to its pool.
         try:
-            super().close()
-        finally:
             if self.slot is not None:
                 self.slot.release()
             if self.turn_context.turn.id is not None:
                 turns.release_now(self.turn_context)
+        except Exception:
+            logger.exception("Releasing what a stream held failed")
+        finally:
+            super().close()
 
 
 async def _guarded(result: StreamingResult, context: RequestContext, server, slot: StreamSlot | None):
@@ -282,7 +289,7 @@ async def _guarded(result: StreamingResult, context: RequestContext, server, slo
     """
     and_then = slot.release if slot is not None else None
     async with (
-        turns.running(context, server.progress_write, and_then),
+        turns.running(context, server.progress_write, and_then, closed_by_response=True),
         contextlib.aclosing(result.json_events) as frames,
     ):
         try:

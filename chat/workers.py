@@ -34,6 +34,7 @@ run their sync calls one after the other, never at once.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import threading
@@ -134,13 +135,75 @@ class WorkerThreads:
             return await self.app(scope, receive, send)
         index = self.pool.take()
         executor = self.pool.executors[index]
+        end = _ResponseEnd(send)
         token = _current_worker.set(executor)
+        end_token = _response_end.set(end)
         try:
             async with ThreadSensitiveContext(executor=_RequestCalls(executor)):
-                await self.app(scope, receive, send)
+                await self.app(scope, receive, end)
         finally:
+            _response_end.reset(end_token)
             _current_worker.reset(token)
             self.pool.give_back(index)
+            with contextlib.suppress(Exception):  # a client gone meanwhile: nothing left to end
+                await end.release()
+
+
+# The end of the response of the request being served (None outside WorkerThreads).
+_response_end: contextvars.ContextVar[_ResponseEnd | None] = contextvars.ContextVar(
+    "chatkit_response_end", default=None
+)
+
+
+def defer_response_end() -> bool:
+    """Hold this request's last response message until Django has closed the response; whether it can be.
+
+    Django's ASGI handler sends a streamed response's final, empty
+    ``http.response.body`` message and only then runs ``response.close()``
+    (one worker-thread hop, ``request_finished``). Once this is called, that
+    final message waits until the application returns, so whatever ``close()``
+    does (e.g. a turn's release, :func:`chat.turns.running`) is done before
+    the client sees the response end, and costs no hop of its own. ``False``
+    outside a request served by :class:`WorkerThreads` with a pool: the
+    caller then does that work itself. Call it before the response's last body
+    message (e.g. as its streaming content ends).
+    """
+    end = _response_end.get()
+    if end is None:
+        return False
+    end.deferred = True
+    return True
+
+
+class _ResponseEnd:
+    """One request's ASGI ``send``, able to hold back the response's final empty body message.
+
+    See :func:`defer_response_end`. Every other message goes straight through.
+    """
+
+    __slots__ = ("send", "deferred", "held")
+
+    def __init__(self, send) -> None:
+        self.send = send
+        self.deferred = False
+        self.held: dict | None = None
+
+    async def __call__(self, message: dict) -> None:
+        if (
+            self.deferred
+            and message["type"] == "http.response.body"
+            and not message.get("body")
+            and not message.get("more_body", False)
+        ):
+            self.held = message
+            return
+        await self.send(message)
+
+    async def release(self) -> None:
+        """Send the held final message, if any (once the application has returned)."""
+        held, self.held = self.held, None
+        if held is not None:
+            await self.send(held)
 
 
 class _RequestCalls(Executor):

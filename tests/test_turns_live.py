@@ -1,4 +1,4 @@
-"""Turns in real server processes: racing across two processes, and a server killed mid-answer.
+"""Turns in real server processes: racing across two processes, a server killed mid-answer, back-to-back turns.
 
 These need sockets and processes (tests/servers.py): the claim must hold
 between processes that share one database, and a SIGKILL must leave nothing
@@ -15,6 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
 from chat.threads import CUT_OFF_MARK
 from tests.helpers import CSRF_TOKEN, sse_events, user_input
@@ -160,3 +161,38 @@ def test_a_server_killed_mid_answer_restarts_with_a_consistent_thread(tmp_path):
                 ("assistant_message", long_text),
             ]
             assert query(live.database_url, "select turn_id from chat_thread where id = %s", thread_id) == [(None,)]
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "daphne"])
+def test_a_thread_is_free_the_moment_its_answer_ends(tmp_path, server):
+    """The response's end reaches the client only after the turn's release (chat.workers.defer_response_end).
+
+    A stream that ends normally leaves the release to Django's ``close()`` of
+    the response, which runs after Django has sent the last body message; that
+    message is held until then. So the moment a client has read an answer to
+    its end, the thread's claim is gone from the database, and the next
+    message, sent at once, is never refused as busy. Without the hold the
+    release would land a hop after the end, and these reads would race it.
+    """
+    with live_server(tmp_path, server=server, CHATKIT_WORKER_THREADS="2") as live, chatkit_client(live.url) as client:
+        created = post(client, "threads.create", input=user_input("first"))
+        assert created.status_code == 200, created.text[:300]
+        thread_id = sse_events(created.text)[0]["thread"]["id"]
+        for i in range(20):
+            with client.stream(
+                "POST",
+                "/chatkit",
+                content=json.dumps(
+                    {
+                        "type": "threads.add_user_message",
+                        "params": {"thread_id": thread_id, "input": user_input(f"message {i}")},
+                    }
+                ),
+                headers=JSON,
+            ) as response:
+                assert response.status_code == 200
+                body = response.read()  # to the end of the response
+                held = query(live.database_url, "select turn_id from chat_thread where id = %s", thread_id)
+            assert held == [(None,)], f"turn {i}: the claim outlived its response"
+            assert b'"type":"error"' not in body.replace(b" ", b""), body[-300:]
+        assert len(items(live.database_url, thread_id)) == 42
