@@ -66,6 +66,9 @@ DEFAULTS: dict[str, Any] = {
     # Worker threads for every request's sync code (chat/workers.py): open streams cost none, and
     # each holds one persistent database connection. 0: Django's default, a new thread per request.
     "CHATKIT_WORKER_THREADS": 8,
+    # Streams of one server process that may be starting at once (chat/starts.py): more wait, so
+    # the events of answers already streaming go first. 0: no limit.
+    "CHATKIT_STARTING_TURNS": 2,
     # Seconds the model may stay silent before the turn ends with an error event.
     "CHATKIT_MODEL_TIMEOUT": 120.0,
     # Seconds the echo model waits before each word (imitates a slow model).

@@ -87,9 +87,10 @@ class TurnState:
             first) as the turn's history read found them, until the next write
             or the one read they serve (``DjangoStore._newest_items``);
             ``complete`` if they are all the thread has.
+        start: the stream's start permit (:mod:`chat.starts`) while it holds one.
     """
 
-    __slots__ = ("id", "thread_id", "replaced", "pending", "saved_chars", "gone", "user_message", "newest")
+    __slots__ = ("id", "thread_id", "replaced", "pending", "saved_chars", "gone", "user_message", "newest", "start")
 
     def __init__(self) -> None:
         self.id: str | None = None
@@ -100,6 +101,7 @@ class TurnState:
         self.gone = False
         self.user_message: Any = None
         self.newest: tuple[list[Any], bool] | None = None
+        self.start: Any = None
 
     def owns(self, thread_id: str) -> bool:
         """Whether this request's turn runs in ``thread_id``."""

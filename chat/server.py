@@ -69,7 +69,7 @@ from chatkit.types import (
     is_streaming_req,
 )
 
-from . import approvals, compat, db, live
+from . import approvals, compat, db, live, starts
 from .actions import ActionContext, find_action
 from .agents import agent_for, build_agent
 from .attachments import DjangoAttachmentStore, accepts_images
@@ -343,6 +343,7 @@ class ChatServer(ChatKitServer[RequestContext]):
             run_config=RunConfig(tracing_disabled=not app_settings.CHATKIT_TRACING),
             hooks=tool_calls,
         )
+        starts.started(context)  # the run is launched (its model call follows in its task): the next may start
         events = mark_cut_off(stream_agent_response(agent_context, result), result, output_cap(agent))
         rewrite = _FakeIdRewriter(self.store, thread, context)
         try:

@@ -153,8 +153,10 @@ async def running(
     ASGI handler runs in a worker-thread hop of its own, and the response's
     end waits for it (:func:`chat.workers.defer_response_end`): one hop less
     per turn, and the client still sees the end only once the thread is free
-    (issue 15). A body that fails or is cancelled (the client went away: Django
-    then never calls ``close()``) is released here, as without it.
+    (issue 15). A body that fails or is cancelled is released here, at once,
+    as without it: ``close()`` may come late (a stream cut mid-send is closed
+    when the response is collected) or not at all (a cut before the response
+    is sent), and releasing twice is harmless.
     """
     heartbeats = None
     if context.turn.id is not None:

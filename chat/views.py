@@ -25,7 +25,7 @@ from django.urls import get_script_prefix, reverse
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from . import models, turns
+from . import models, starts, turns
 from .attachments import CURRENT_REQUEST, page_options
 from .conf import app_settings
 from .context import RequestContext, request_context
@@ -253,9 +253,11 @@ class TurnStreamingResponse(StreamingHttpResponse):
     A stream that ends normally leaves both to ``close()``, which Django's ASGI
     handler runs in a worker-thread hop before the client sees the end
     (:func:`chat.turns.running`, :func:`chat.workers.defer_response_end`); a
-    stream that fails or is cut gives them back itself (Django then never
-    calls ``close()``); and a client that leaves before the first byte leaves a
-    stream that never starts, and Django still calls ``close()``.
+    stream that fails or is cut gives them back itself, at once (``close()``
+    would come only after Django's send loop is done with the response, and
+    its generator may be finalised later still); and a client that leaves
+    before the first byte leaves a stream that never starts, which only
+    ``close()`` releases.
     """
 
     def __init__(self, streaming_content, slot: StreamSlot | None, context: RequestContext, **kwargs):
@@ -290,6 +292,7 @@ async def _guarded(result: StreamingResult, context: RequestContext, server, slo
     and_then = slot.release if slot is not None else None
     async with (
         turns.running(context, server.progress_write, and_then, closed_by_response=True),
+        starts.starting(context),  # open streams' events go before new turns' starts
         contextlib.aclosing(result.json_events) as frames,
     ):
         try:

@@ -109,6 +109,8 @@ DATABASES = {
 CHATKIT_WORKER_THREADS = env.int("CHATKIT_WORKER_THREADS", default=CHATKIT_DEFAULTS["CHATKIT_WORKER_THREADS"])
 _persistent = CHATKIT_WORKER_THREADS > 0 and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=300 if _persistent else 0)
+# Streams that may be starting at once per process (chat/starts.py); the rest wait their turn.
+CHATKIT_STARTING_TURNS = env.int("CHATKIT_STARTING_TURNS", default=CHATKIT_DEFAULTS["CHATKIT_STARTING_TURNS"])
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers and the one writer proceed together; a busy timeout

@@ -430,3 +430,49 @@ async def test_a_new_message_is_saved_with_its_claim_or_not_at_all(client, use_m
         ("user_message", "third"),
         ("assistant_message", "third"),
     ]
+
+
+async def test_the_response_ends_only_once_its_turn_is_released(monkeypatch):
+    """A turn that ends normally is released by the response's close(); the response's end waits for it.
+
+    Django's ASGI handler sends a stream's last (empty) body message and only
+    then runs ``close()``; ``chat.workers`` holds that message until
+    ``close()`` is done. A release made slow here shows the order: without the
+    hold, the end would come first, and the client could send its next
+    message into a thread that is still claimed.
+    """
+    import time
+
+    import httpx
+
+    from chat import turns
+    from chatproject.asgi import application
+    from tests.helpers import CSRF_TOKEN, ChatKitClient
+
+    order: list[str] = []
+    real = turns.release_now
+
+    def slow_release(context) -> None:
+        time.sleep(0.2)  # on the request's worker thread, inside close()
+        real(context)
+        order.append("released")
+
+    async def recording(scope, receive, send):
+        async def recorded(message):
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                order.append("end")
+            await send(message)
+
+        await application(scope, receive, recorded)
+
+    monkeypatch.setattr(turns, "release_now", slow_release)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=recording), base_url="http://testserver") as http:
+        http.cookies.set("csrftoken", CSRF_TOKEN, domain="testserver.local")
+        client = ChatKitClient(http)
+        thread_id, _ = await client.new_thread("hello")
+        assert order == ["released", "end"]
+        order.clear()
+        events = await client.stream("threads.add_user_message", thread_id=thread_id, input=user_input("again"))
+    assert assistant_text(events) == "again"
+    assert order == ["released", "end"]
+    assert await claim_of(thread_id) is None
