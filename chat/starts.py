@@ -3,20 +3,22 @@
 Starting a turn costs its event loop far more than streaming one of its
 events: about 15 ms of CPU on this project's 2-core bench machine (the
 request, the SDK's processing, the history, the agent, the agent run's
-set-up), against a fraction of a millisecond per event. The loop runs what is ready first come, first served,
-so when turns start faster than it can take them (500 streams opened in 5 s,
-issue 15), every open stream's next event waits behind all those starts, and
-the answers already streaming stutter by seconds.
+set-up), against a fraction of a millisecond per event. The loop runs what
+is ready first come, first served, so when turns start faster than it can
+take them (500 streams opened in 5 s, issue 15), every open stream's next
+event waits behind all those starts, and the answers already streaming
+stutter by seconds.
 
 So a streamed request waits for a start permit (:class:`StartGate`, one per
 event loop) before its stream begins, and gives it back once its agent run is
 launched (:func:`started`, from :class:`chat.server.ChatServer`, right after
 ``Runner.run_streamed``: the run's own set-up and its model call then go on
 in the run's task, so a remote model's time to first token never holds a
-permit), or when its stream ends, however it ends. Waiting starts cost nothing; the events of
-open streams go first. A permit still held after :data:`HOLD_SECONDS` (a
-stream that never calls a model, e.g. a long custom action) is given back
-anyway, so the gate can slow starts down but never stop them.
+permit), or when its stream ends, however it ends. Waiting starts cost
+nothing; the events of open streams go first. A permit still held after
+:data:`HOLD_SECONDS` (a stream that never calls a model, e.g. a long custom
+action, or one cut while starting whose generator is finalised late) is
+given back anyway, so the gate can slow starts down but never stop them.
 ``CHATKIT_STARTING_TURNS = 0`` turns the gate off.
 """
 
