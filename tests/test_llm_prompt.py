@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from datetime import datetime
 
 import pytest
@@ -279,6 +281,60 @@ async def test_a_prompt_has_at_most_as_many_tokens_as_bytes_so_a_short_one_is_re
         assert "/tokenize" in calls  # near or over the limit, it is counted exactly
     finally:
         del model._runtime_post
+
+
+@pytest.mark.local_model
+async def test_a_short_turn_is_measured_by_llama_cpp_itself_with_no_runtime_call():
+    from agents import ModelTracing
+
+    from chat.llm import get_model
+
+    model = get_model("local")
+    await model.load()
+    calls: list[str] = []
+    post = model._runtime_post
+    model._runtime_post = lambda path, body: calls.append(path) or post(path, body)
+    try:
+        settings = ModelSettings(max_tokens=8, temperature=0.0)
+        text = ""
+        async for event in model.stream_response(
+            "Be brief.", "Tell me a story.", settings, [], None, [], ModelTracing.DISABLED
+        ):
+            if event.type == "response.output_text.delta":
+                text += event.delta
+    finally:
+        del model._runtime_post
+    assert text.strip() and calls == []  # answered, and nothing asked of the runtime's HTTP endpoints
+
+
+@pytest.mark.local_model
+async def test_a_prompt_longer_in_tokens_than_its_json_in_bytes_is_stopped_unanswered_then_fitted():
+    from chat.llm import get_model
+    from chat.llm.local import _END
+
+    model = get_model("local")
+    await model.load()
+    # The tools block of Qwen's template is ~120 tokens of instructions around a tiny spec: this
+    # request is 86 bytes of JSON but 131 tokens, so the byte check lets it through unmeasured.
+    messages = [{"role": "user", "content": ""}]
+    tools = [{"type": "function", "function": {"name": "f"}}]
+    size = len(json.dumps([messages, tools]).encode())
+    tokens = model.count_tokens(messages, tools)
+    assert size < tokens
+    budget = (size + tokens) // 2
+    request = {"messages": messages, "tools": tools, "stream": True, "max_tokens": model.n_ctx - budget}
+    put: list = []
+    calls: list[str] = []
+    post = model._runtime_post
+    model._runtime_post = lambda path, body: calls.append(path) or post(path, body)
+    try:
+        await model._worker.run(model._generate, request, put.append, threading.Event(), True)
+    finally:
+        del model._runtime_post
+    # llama.cpp's count stopped the attempt before any chunk; the exact fit then refused it.
+    assert len(put) == 2 and isinstance(put[0], ContextTooLong) and put[1] is _END
+    assert put[0].needed == tokens and put[0].limit == budget
+    assert calls[0] == "/apply-template" and not model.is_busy()
 
 
 @pytest.mark.local_model
