@@ -298,7 +298,7 @@ class ChatServer(ChatKitServer[RequestContext]):
             if templates is None:
                 templates = await template_tools()
             tools += [tool for tool in templates if tool.name not in names]
-        return capped(agent.clone(tools=tools))
+        return capped(agent, tools=tools)
 
     async def resume(
         self, thread: ThreadMetadata, approval, approve: bool, context: RequestContext

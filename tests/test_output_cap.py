@@ -38,6 +38,9 @@ def test_every_agent_gets_the_cap_and_its_own_lower_cap_wins(settings):
     assert capped(plain).model_settings.max_tokens == 100 and plain.model_settings.max_tokens is None
     frugal = Agent(name="b", model_settings=ModelSettings(max_tokens=10, temperature=0.2))
     assert output_cap(frugal) == 10 and capped(frugal).model_settings.temperature == 0.2
+    both = capped(plain, name="renamed")  # other changes and the cap in one clone
+    assert (both.name, both.model_settings.max_tokens) == ("renamed", 100)
+    assert (plain.name, plain.model_settings.max_tokens) == ("a", None)
     from chat.llm.echo import EchoModel
 
     model = EchoModel()
