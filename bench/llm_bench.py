@@ -47,7 +47,10 @@ from chat.server import complete_sdk_models  # noqa: E402
 PROMPT = "Write a short story about a lighthouse keeper and a cat."
 # First-token-only answers per path per round, on top of the full ones: on this loaded 2-core
 # machine one TTFT swings from 35 to 1000 ms, so two samples (rounds=2) decided the ratio by luck.
-TTFT_SAMPLES = 5
+# Even idle, llama.cpp's first token is bimodal for both paths (~18 or ~36 ms: a decode step more,
+# in runs of it), so 12 samples per path (5 before) still gave 1.07-1.55x for the same code; 26
+# per path (rounds=2) gave 1.05-1.11x in three runs (2026-12-02).
+TTFT_SAMPLES = 12
 
 
 def _rss_mb() -> float:
