@@ -38,18 +38,19 @@ HOLD_SECONDS = 1.0
 class Permit:
     """One stream's place among the starting ones; :meth:`release` gives it back (idempotent)."""
 
-    __slots__ = ("_semaphore", "_timer")
+    __slots__ = ("_gate", "_timer")
 
-    def __init__(self, semaphore: asyncio.Semaphore, loop: asyncio.AbstractEventLoop) -> None:
-        self._semaphore: asyncio.Semaphore | None = semaphore
+    def __init__(self, gate: StartGate, loop: asyncio.AbstractEventLoop) -> None:
+        self._gate: StartGate | None = gate
         self._timer = loop.call_later(HOLD_SECONDS, self.release)
 
     def release(self) -> None:
         """Give the place back to the next waiting start (once; later calls do nothing)."""
-        semaphore, self._semaphore = self._semaphore, None
-        if semaphore is not None:
+        gate, self._gate = self._gate, None
+        if gate is not None:
             self._timer.cancel()
-            semaphore.release()
+            gate.held -= 1
+            gate.semaphore.release()
 
 
 class StartGate:
@@ -66,6 +67,7 @@ class StartGate:
             raise ValueError(f"a start gate needs at least one permit, not {size}")
         self.size = size
         self.semaphore = asyncio.Semaphore(size)
+        self.held = 0  # permits streams hold now
 
     @classmethod
     def of_running_loop(cls) -> StartGate | None:
@@ -82,11 +84,12 @@ class StartGate:
     async def enter(self) -> Permit:
         """Wait for a permit (FIFO among the waiting starts). Cancelling the wait takes none."""
         await self.semaphore.acquire()
-        return Permit(self.semaphore, asyncio.get_running_loop())
+        self.held += 1
+        return Permit(self, asyncio.get_running_loop())
 
     def free(self) -> int:
         """How many permits no stream holds now."""
-        return self.semaphore._value
+        return self.size - self.held
 
 
 @contextlib.asynccontextmanager

@@ -26,8 +26,6 @@ from django.db import connections, router
 from .. import models
 from .definition import WidgetInvalid, build, data_errors
 
-TOOL_PREFIX = "widget_"
-
 
 def _tool_schema(schema: dict[str, Any]) -> dict[str, Any]:
     # "$schema" and "$id" mean nothing to a model's tool API; some reject them.
