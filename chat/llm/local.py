@@ -519,9 +519,9 @@ class LocalModel(Model):
             with self._run_lock:
                 if abort.is_set():
                     return
-                if fit and self._generate_measured(request, put, abort):
-                    return
                 if fit:
+                    if self._generate_measured(request, put, abort):
+                        return
                     try:
                         logger.debug("%s: prompt of at most %d tokens", self.name, self.fit_request(request))
                     finally:
