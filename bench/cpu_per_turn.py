@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import tempfile
 import time
 
-from bench.first_event import CSRF, call
+from bench.first_event import CSRF, call, new_thread
 from bench.servers import BASE_ENV, migrated_copy
 
 TURNS_PER_THREAD = 20
@@ -40,23 +39,12 @@ class Driver:
         self.thread_id: str | None = None
         self.sent = 0  # requests, thread creations included
 
-    async def _new_thread(self) -> None:
-        from bench.client import create_req
-
-        _, _, headers, body = await call(self.app, create_req("hello"), self.cookie)
-        for name, value in headers:
-            if name.lower() == b"set-cookie" and b"=" in value:  # the owner cookie, the first time
-                cookie = value.split(b";")[0]
-                if cookie not in self.cookie:
-                    self.cookie += b"; " + cookie
-        self.thread_id = json.loads(body.split(b"\n\n")[0][6:])["thread"]["id"]
-
     async def run(self, n: int) -> None:
         from bench.client import add_req, words
 
         for _ in range(n):
             if self.thread_id is None or self.sent % (TURNS_PER_THREAD + 1) == 0:
-                await self._new_thread()
+                self.thread_id, self.cookie = await new_thread(self.app, self.cookie)
                 self.sent += 1
             _, first, _, _ = await call(self.app, add_req(self.thread_id, words(50)), self.cookie)
             if first is None:
